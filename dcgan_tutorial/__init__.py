@@ -1,0 +1,17 @@
+"""dcgan_tutorial: Deep Convolutional GANs in PyTorch, one small module per concept.
+
+    config      typed configs and named presets         models      G, D, the DCGAN init
+    data        MNIST / Fashion-MNIST in memory          losses      D and G losses on logits
+    train       d_step, g_step, train_gan                checkpoint  save / load the full state
+    sample      images from a trained G                  viz         grids, curves, GIFs
+    cli         python -m dcgan_tutorial train|sample
+"""
+from .config import PRESETS, ConfigError, ModelConfig, Preset, TrainConfig, get_preset
+from .data import DatasetNotFoundError, InMemoryLoader, load_images, make_loader, scale_images, unscale_images
+from .losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
+from .models import Discriminator, Generator, build_models, count_parameters, dcgan_weights_init
+from .train import Callback, GANState, d_step, g_step, generate, make_state, pick_device, train_gan, train_step
+from .checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+from .sample import sample_images, save_samples
+
+__version__ = "0.1.0"

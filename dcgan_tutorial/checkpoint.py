@@ -1,0 +1,160 @@
+"""Checkpoints: the whole training state in one file, written atomically, loaded safely.
+
+One ``.pt`` file holds both models, both optimisers, step, epoch, both configs, the RNG
+states, ``fixed_z``, the history and the fixed-noise grids, so training resumes exactly
+where it stopped. Only tensors, numbers, strings, lists and dicts are stored, so it loads
+with ``torch.load(..., weights_only=True)``, which refuses to run code from a file.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from .train import Callback, GANState, make_state
+
+FORMAT = "dcgan_tutorial.checkpoint"
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("format", "format_version", "model_config", "train_config", "G", "D", "opt_g", "opt_d",
+                 "step", "epoch", "fixed_z", "history", "rng")
+
+
+class CheckpointError(ValueError):
+    """A file is missing, is not a dcgan_tutorial checkpoint, or cannot be used here."""
+
+
+def state_dict_of(state: GANState) -> dict[str, Any]:
+    """The checkpoint contents of ``state`` (plain containers and tensors only)."""
+    rng = {"torch": torch.get_rng_state(), "noise": state.noise_gen.get_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    steps = [s for s, _ in state.samples]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_config": config_to_dict(state.model_cfg),
+        "train_config": config_to_dict(state.train_cfg),
+        "G": state.G.state_dict(),
+        "D": state.D.state_dict(),
+        "opt_g": state.opt_g.state_dict(),
+        "opt_d": state.opt_d.state_dict(),
+        "step": state.step,
+        "epoch": state.epoch,
+        "fixed_z": state.fixed_z.cpu(),
+        "history": {k: list(v) for k, v in state.history.items()},
+        "samples": {"steps": steps,
+                    "images": torch.stack([img for _, img in state.samples]) if steps else torch.empty(0)},
+        "rng": rng,
+    }
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file in the same folder, flush it to disk, then rename.
+
+    A rename within a folder is atomic, so ``path`` always holds either the old complete file
+    or the new complete file, even if the process is killed mid-write.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(state: GANState, path: str | os.PathLike) -> Path:
+    """Write the full training state to ``path`` atomically."""
+    return atomic_save(state_dict_of(state), path)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw contents of a checkpoint, checked; any problem is a ``CheckpointError`` that says what."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist (or is not a file); "
+                              f"give the path of a .pt file written by 'python -m dcgan_tutorial train'")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path} is not a readable dcgan_tutorial checkpoint (truncated, corrupt, or "
+                              f"not a checkpoint; nothing in it was run): {first}") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a dcgan_tutorial checkpoint (no '{FORMAT}' marker)")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {data.get('format_version')!r}; this "
+                              f"dcgan_tutorial reads version {FORMAT_VERSION}: use the version that wrote it")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise CheckpointError(f"{path} is incomplete: it lacks {', '.join(missing)}")
+    return data
+
+
+def configs_of(data: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs stored in a checkpoint."""
+    try:
+        return (config_from_dict(ModelConfig, data["model_config"]).validate(),
+                config_from_dict(TrainConfig, data["train_config"]).validate())
+    except (ConfigError, TypeError) as err:
+        raise CheckpointError(f"the checkpoint's configuration cannot be used: {err}") from err
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> GANState:
+    """A ``GANState`` exactly as it was saved: models, optimisers, step, RNG, history, samples."""
+    data = read_checkpoint(path)
+    model_cfg, train_cfg = configs_of(data)
+    state = make_state(model_cfg, train_cfg, device)
+    try:
+        state.G.load_state_dict(data["G"])
+        state.D.load_state_dict(data["D"])
+        state.opt_g.load_state_dict(data["opt_g"])
+        state.opt_d.load_state_dict(data["opt_d"])
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path} does not match its own model configuration: {err}") from err
+    state.step, state.epoch = int(data["step"]), int(data["epoch"])
+    state.fixed_z = data["fixed_z"].to(state.device)
+    state.history = {k: list(v) for k, v in data["history"].items()}
+    samples = data.get("samples", {"steps": []})
+    state.samples = [(int(s), img) for s, img in zip(samples["steps"], samples.get("images", []))]
+    torch.set_rng_state(data["rng"]["torch"])
+    state.noise_gen.set_state(data["rng"]["noise"])
+    if "cuda" in data["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(data["rng"]["cuda"])
+    return state
+
+
+def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
+    """Only the generator of a checkpoint (in eval mode) and its model config, for sampling."""
+    from .models import Generator  # local: sampling needs G only
+
+    data = read_checkpoint(path)
+    model_cfg, _ = configs_of(data)
+    G = Generator(nz=model_cfg.nz, ngf=model_cfg.ngf, nc=model_cfg.nc, image_size=model_cfg.image_size)
+    try:
+        G.load_state_dict(data["G"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: its generator weights do not match its configuration: {err}") from err
+    return G.to(device).eval(), model_cfg
+
+
+class CheckpointWriter(Callback):
+    """Save the state to ``path`` whenever ``train_gan`` says it is a good time."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def on_checkpoint(self, state: GANState) -> None:
+        save_checkpoint(state, self.path)

@@ -1,0 +1,191 @@
+"""Typed configuration: the model, the training run, and named presets.
+
+Every default says where it comes from: the DCGAN paper (Radford, Metz, Chintala 2015,
+arXiv:1511.06434), one of the seed systems (``shared/reference/seed-systems.md``), or a
+measurement made with this package (README, "What we measured").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, NoReturn, Optional
+
+DATASETS = ("mnist", "fashion-mnist")
+LOSSES = ("non-saturating", "saturating")
+ARCHS = ("dcgan",)
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed. The message names the field, the value and the fix."""
+
+    def __init__(self, field: str, value: Any, allowed: str):
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field}={value!r} is not allowed: {allowed}")
+
+
+def _fail(name: str, value: Any, allowed: str) -> NoReturn:
+    raise ConfigError(name, value, allowed)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        _fail(name, value, "use a whole number greater than 0")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        _fail(name, value, "use a finite number greater than 0")
+
+
+def upsampling_plan(image_size: int) -> tuple[int, int]:
+    """Split ``image_size`` into ``base * 2**n_up``: G starts at ``base x base`` and doubles ``n_up`` times.
+
+    DCGAN grows the image with stride-2 blocks, so only sizes of the form 4*2^k (the paper's
+    4x4 start: 32, 64, 128) or 7*2^k (MNIST's 28 = 7*4) with k >= 2 can be made.
+    """
+    for base in (4, 7):
+        size, n_up = image_size, 0
+        while size > base and size % 2 == 0:
+            size, n_up = size // 2, n_up + 1
+        if size == base and n_up >= 2:
+            return base, n_up
+    allowed = sorted(b * 2**k for b in (4, 7) for k in range(2, 7))
+    _fail("image_size", image_size, "the model doubles the image from 4x4 or 7x7 in stride-2 "
+          f"blocks, so use one of {allowed}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the generator G and the discriminator D."""
+
+    arch: str = "dcgan"  # the all-convolutional DCGAN of the paper (models.py)
+    image_size: int = 64  # paper / PyTorch DCGAN tutorial: 64x64 images
+    nc: int = 1  # image channels: 1 for MNIST and Fashion-MNIST (grey), 3 for colour
+    nz: int = 100  # length of the noise vector z: paper, and every seed system
+    ngf: int = 64  # G width (channels of its last hidden block): PyTorch DCGAN tutorial
+    ndf: int = 64  # D width (channels of its first block): PyTorch DCGAN tutorial
+    leaky_slope: float = 0.2  # LeakyReLU slope in D: paper, section 3
+
+    def validate(self) -> "ModelConfig":
+        if self.arch not in ARCHS:
+            _fail("arch", self.arch, f"choose one of {', '.join(ARCHS)}")
+        for name in ("image_size", "nc", "nz", "ngf", "ndf"):
+            _positive_int(name, getattr(self, name))
+        if self.nc not in (1, 3):
+            _fail("nc", self.nc, "use 1 (grey images) or 3 (colour images)")
+        upsampling_plan(self.image_size)
+        if not 0 <= self.leaky_slope < 1:
+            _fail("leaky_slope", self.leaky_slope, "use a number in [0, 1)")
+        return self
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: data, optimiser, loss, when to stop, how often to look."""
+
+    dataset: str = "mnist"  # the data every seed system starts from
+    batch_size: int = 128  # paper, section 4: mini-batches of 128
+    lr_g: float = 2e-4  # paper: Adam learning rate 0.0002 (0.001 was too high)
+    lr_d: float = 2e-4  # paper: the same rate for D
+    beta1: float = 0.5  # paper: beta1 = 0.5; the default 0.9 made training oscillate
+    beta2: float = 0.999  # Adam's default, kept by the paper and every seed system
+    loss: str = "non-saturating"  # Goodfellow et al. 2014, section 3: strong gradients early on
+    steps: Optional[int] = None  # stop after this many steps in total (None: no step limit)
+    epochs: Optional[float] = 5  # PyTorch DCGAN tutorial: num_epochs = 5
+    time_budget: Optional[float] = None  # stop after this many seconds of this run (None: no limit)
+    seed: int = 0  # seeds G, D, the noise and the data order: same seed, same run on the CPU
+    n_fixed: int = 64  # fixed-noise samples watched during training: an 8x8 grid
+    sample_every: int = 200  # keep a fixed-noise grid every this many steps (about 20 grids in 3 min on a CPU)
+    log_every: int = 20  # read losses back from the device every this many steps (one sync each)
+    checkpoint_every: int = 1000  # write the checkpoint every this many steps, and at the end
+
+    def validate(self) -> "TrainConfig":
+        if self.dataset not in DATASETS:
+            _fail("dataset", self.dataset, f"choose one of {', '.join(DATASETS)}")
+        if self.loss not in LOSSES:
+            _fail("loss", self.loss, f"choose one of {', '.join(LOSSES)}")
+        for name in ("batch_size", "n_fixed", "sample_every", "log_every", "checkpoint_every"):
+            _positive_int(name, getattr(self, name))
+        for name in ("lr_g", "lr_d"):
+            _positive_float(name, getattr(self, name))
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                _fail(name, value, "use a number in [0, 1)")
+        if self.steps is not None:
+            _positive_int("steps", self.steps)
+        if self.epochs is not None:
+            _positive_float("epochs", self.epochs)
+        if self.time_budget is not None:
+            _positive_float("time_budget", self.time_budget)
+        if self.steps is None and self.epochs is None and self.time_budget is None:
+            _fail("steps/epochs/time_budget", None, "set at least one of them so training can stop")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            _fail("seed", self.seed, "use a whole number >= 0")
+        return self
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named model + training recipe, selectable with ``--preset``."""
+
+    name: str
+    description: str
+    model: ModelConfig
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# The CPU-sized default: the paper's rules at MNIST's own 28x28, narrow enough to train to
+# recognisable digits in 3 minutes on 2 CPU cores (README, "What we measured").
+MNIST28 = Preset(
+    name="mnist28",
+    description="DCGAN at 28x28 sized for a CPU: G 7x7 -> 14x14 -> 28x28, D mirrored (default)",
+    model=ModelConfig(
+        image_size=28,  # MNIST's own size: no resizing, 5x fewer pixels than 64x64
+        ngf=32,  # measured: half the tutorial width, ~4x less compute, digits as clean at 3 min
+        ndf=32,  # measured: as ngf; a wider D than G made G's loss climb early on
+    ),
+    train=TrainConfig(
+        batch_size=64,  # measured: more, smaller steps beat batch 128 within a 3-minute budget
+        lr_g=5e-4,  # measured: with batch 64, 5e-4 reached clean digits sooner than 2e-4
+        lr_d=2e-4,  # paper; a faster D than G starved G of gradient in our runs
+    ),
+)
+
+# The paper / PyTorch DCGAN tutorial architecture: 64x64, 5 transposed convolutions,
+# ngf = ndf = 64, BN everywhere except G's output and D's input.
+PAPER64 = Preset(
+    name="paper64",
+    description="the DCGAN paper / PyTorch tutorial model at 64x64 (ngf = ndf = 64); for a GPU",
+    model=ModelConfig(image_size=64, ngf=64, ndf=64),
+    train=TrainConfig(),
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (MNIST28, PAPER64)}
+DEFAULT_PRESET = MNIST28.name
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; a clear error lists the known ones."""
+    if name not in PRESETS:
+        _fail("preset", name, f"choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def config_to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:
+    """A plain dict (ints, floats, strings, None) that a checkpoint can hold."""
+    return asdict(config)
+
+
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a config dataclass from ``config_to_dict``; unknown keys are an error."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        _fail(f"{cls.__name__} field(s)", unknown, "the file was written by another version of dcgan_tutorial")
+    return cls(**data)
+
+
+def with_overrides(config: Any, **overrides: Any) -> Any:
+    """A copy of ``config`` with the given fields replaced (``None`` values are ignored)."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})

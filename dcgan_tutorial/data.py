@@ -1,0 +1,170 @@
+"""Data: MNIST and Fashion-MNIST through ``torchvision.datasets``, held in memory, scaled to [-1, 1].
+
+These datasets are small (60,000 images of 28x28 bytes: 47 MB), so the whole training set
+lives in one uint8 tensor, on the training device when it fits. A batch is one index
+operation and one multiply-add: no per-image PIL work and no worker processes per step.
+
+Where the files live: ``--data-root``, else the environment variable ``DCGAN_TUTORIAL_DATA``,
+else ``./data``, laid out as torchvision expects (``MNIST/raw/*.gz``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator, Optional
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from .config import DATASETS, ConfigError
+
+DATA_ENV = "DCGAN_TUTORIAL_DATA"
+
+# name -> (torchvision class, folder under the root, raw files it reads)
+_IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+DATASET_SOURCES = {
+    "mnist": (torchvision.datasets.MNIST, "MNIST", _IDX_FILES),
+    "fashion-mnist": (torchvision.datasets.FashionMNIST, "FashionMNIST", _IDX_FILES),
+}
+CLASS_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset's files are not in the data root and could not be downloaded."""
+
+
+def resolve_data_root(data_root: Optional[str | os.PathLike] = None) -> Path:
+    """The data folder: the argument, else ``$DCGAN_TUTORIAL_DATA``, else ``./data``."""
+    if data_root is not None:
+        return Path(data_root).expanduser()
+    return Path(os.environ.get(DATA_ENV) or "data").expanduser()
+
+
+def _missing_message(name: str, root: Path, cause: object) -> str:
+    _, folder, files = DATASET_SOURCES[name]
+    raw = root / folder / "raw"
+    return (
+        f"dataset {name!r} not found in {raw} and it could not be downloaded ({cause}). "
+        f"Expected files: {', '.join(files)} in {raw}. Put them there, or point at the folder "
+        f"that holds {folder}/raw with --data-root DIR or the environment variable {DATA_ENV}=DIR."
+    )
+
+
+def load_images(
+    name: str = "mnist",
+    data_root: Optional[str | os.PathLike] = None,
+    train: bool = True,
+    download: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All images and labels of a dataset as tensors: images (N, 1, 28, 28) uint8, labels (N,) int64.
+
+    ``download=True`` lets torchvision fetch missing files (on Colab or a machine online);
+    when it cannot, a ``DatasetNotFoundError`` says which files are expected where.
+    """
+    if name not in DATASETS:
+        raise ConfigError("dataset", name, f"choose one of {', '.join(DATASETS)}")
+    cls, _, _ = DATASET_SOURCES[name]
+    root = resolve_data_root(data_root)
+    try:
+        dataset = cls(root=str(root), train=train, download=download)
+    except (RuntimeError, OSError) as err:  # torchvision raises RuntimeError when files are missing
+        cause = "downloading is switched off" if not download else str(err).strip().splitlines()[0]
+        raise DatasetNotFoundError(_missing_message(name, root, cause)) from err
+    images = dataset.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
+    return images.contiguous(), dataset.targets.long()
+
+
+def resize_images(images: torch.Tensor, size: int, chunk: int = 8192) -> torch.Tensor:
+    """Resize uint8 images (N, C, H, W) to (N, C, size, size), once, before training.
+
+    Bilinear with antialiasing, as ``torchvision.transforms.Resize`` does on tensors.
+    """
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    out = []
+    for part in images.split(chunk):
+        resized = F.interpolate(part.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out.append(resized.round_().clamp_(0, 255).to(torch.uint8))
+    return torch.cat(out)
+
+
+def scale_images(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels in [0, 255] -> float in [-1, 1], the range of G's tanh output."""
+    return images.float().mul_(2.0 / 255.0).sub_(1.0)
+
+
+def unscale_images(images: torch.Tensor) -> torch.Tensor:
+    """float images in [-1, 1] -> uint8 pixels in [0, 255] (for saving and display)."""
+    return images.detach().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+class InMemoryLoader:
+    """Shuffled mini-batches from one uint8 image tensor, scaled to [-1, 1] on the device.
+
+    The data order of an epoch depends only on ``(seed, epoch)``, so training can stop and
+    resume at any step and see the same batches. The last incomplete batch is dropped, as in
+    the paper's and the PyTorch tutorial's loops (BatchNorm dislikes tiny batches).
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
+                 seed: int = 0, device: torch.device | str = "cpu"):
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError(f"images must be uint8 of shape (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        if batch_size > len(images):
+            raise ConfigError("batch_size", batch_size,
+                              f"the dataset has only {len(images)} images; use at most {len(images)}")
+        self.device = torch.device(device)
+        self.images = images.to(self.device)  # the whole dataset, once
+        self.labels = labels.to(self.device)
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def __len__(self) -> int:
+        """Batches (steps) per epoch."""
+        return len(self.images) // self.batch_size
+
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """The shuffled image indices of ``epoch`` (a permutation of range(N))."""
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.images), generator=gen).to(self.device)
+
+    def batches(self, epoch: int = 0, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield (images (B, C, H, W) in [-1, 1], labels (B,)) of ``epoch``, from batch ``start`` on."""
+        order = self.epoch_order(epoch)
+        for i in range(start, len(self)):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            yield scale_images(self.images[idx]), self.labels[idx]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.batches(0)
+
+
+def make_loader(
+    name: str,
+    image_size: int,
+    batch_size: int,
+    data_root: Optional[str | os.PathLike] = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    limit: Optional[int] = None,
+    download: bool = True,
+) -> InMemoryLoader:
+    """The training loader for a dataset at the model's ``image_size``.
+
+    ``limit`` keeps only the first ``limit`` images (quick runs and tests).
+    """
+    images, labels = load_images(name, data_root, train=True, download=download)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    images = resize_images(images, image_size)
+    return InMemoryLoader(images, labels, batch_size, seed=seed, device=device)

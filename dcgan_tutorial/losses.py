@@ -1,0 +1,54 @@
+"""The GAN losses, on D's logits.
+
+With ``D(x) = sigmoid(l(x))`` where ``l`` is D's logit, the GAN value function
+(Goodfellow et al. 2014) is
+
+    V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]
+
+D maximises V; G minimises it. Both losses below are binary cross-entropies computed by
+``F.binary_cross_entropy_with_logits``, which works on the logit directly
+(``log(sigmoid(l)) = -softplus(-l)``) and so never takes ``log(0)``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """D's loss: L_D = -mean[log D(x)] - mean[log(1 - D(G(z)))].
+
+    real_logits: (B,) D's logits on real images; fake_logits: (B,) on generated images.
+    This is BCE(D(x), 1) + BCE(D(G(z)), 0), the negative of V, so minimising it maximises V.
+    """
+    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real_loss + fake_loss
+
+
+def g_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's non-saturating loss: L_G = -mean[log D(G(z))] = BCE(D(G(z)), 1).
+
+    fake_logits: (B,) D's logits on G's images. Its gradient is large when D confidently
+    rejects the fakes (D(G(z)) near 0), which is exactly the situation early in training.
+    """
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's minimax (saturating) loss: L_G = mean[log(1 - D(G(z)))] = -BCE(D(G(z)), 0).
+
+    fake_logits: (B,) D's logits on G's images. This is G's side of V exactly, but its
+    gradient vanishes when D(G(z)) is near 0, so G learns slowly when D is winning.
+    """
+    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+G_LOSSES = {"non-saturating": g_loss_non_saturating, "saturating": g_loss_saturating}
+
+
+def g_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
+    """G's loss of the given ``kind``: "non-saturating" (default) or "saturating"."""
+    if kind not in G_LOSSES:
+        raise ValueError(f"loss={kind!r} is not allowed: choose one of {', '.join(G_LOSSES)}")
+    return G_LOSSES[kind](fake_logits)

@@ -1,0 +1,51 @@
+"""Sampling: images from a trained generator, as one PNG per image and a grid."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.io import write_png
+from torchvision.utils import save_image
+
+from .checkpoint import load_generator
+from .data import unscale_images
+from .train import generate
+
+
+def sample_noise(n: int, nz: int, seed: int) -> torch.Tensor:
+    """``n`` noise vectors (n, nz, 1, 1) from their own generator: the same seed gives the same z anywhere."""
+    return torch.randn(n, nz, 1, 1, generator=torch.Generator().manual_seed(seed))
+
+
+def sample_images(G: nn.Module, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` images from G, (n, nc, H, W) in [-1, 1], on G's device."""
+    device = next(G.parameters()).device
+    return generate(G, sample_noise(n, G.nz, seed).to(device))
+
+
+def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | None = None) -> list[Path]:
+    """Write each image as ``out_dir/images/sample_0000.png`` (grey stays grey) and ``out_dir/grid.png``.
+
+    images: (N, nc, H, W) in [-1, 1]. Returns the paths of the single-image files.
+    """
+    out_dir = Path(out_dir)
+    image_dir = out_dir / "images"
+    image_dir.mkdir(parents=True, exist_ok=True)
+    pixels = unscale_images(images).cpu()
+    paths = []
+    for i, img in enumerate(pixels):
+        path = image_dir / f"sample_{i:04d}.png"
+        write_png(img, str(path))  # (1, H, W) -> greyscale PNG, (3, H, W) -> RGB
+        paths.append(path)
+    nrow = nrow or max(1, round(len(images) ** 0.5))
+    save_image(images.cpu(), out_dir / "grid.png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    return paths
+
+
+def sample_from_checkpoint(checkpoint: str | os.PathLike, n: int, out_dir: str | os.PathLike,
+                           seed: int = 0, device: torch.device | str = "cpu") -> list[Path]:
+    """Load G from ``checkpoint`` and write ``n`` samples into ``out_dir`` (see ``save_samples``)."""
+    G, _ = load_generator(checkpoint, device)
+    return save_samples(sample_images(G, n, seed), out_dir)

@@ -1,0 +1,285 @@
+"""Training: one D step, one G step, and the loop around them.
+
+One step of DCGAN training (Radford et al. 2015; Goodfellow et al. 2014, Algorithm 1 with
+k = 1):
+
+    z     ~ N(0, I)                       noise, (B, nz, 1, 1)
+    fake  = G(z)                          computed once, used by both steps
+    D     <- D - lr * grad L_D(D(real), D(fake.detach()))     d_step
+    G     <- G - lr * grad L_G(D(fake))                       g_step
+
+``train_gan`` runs that until a step, epoch or time limit, and tells its callbacks what
+happened, so a notebook, a widget or the CLI can watch without the loop knowing about them.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import ModelConfig, TrainConfig
+from .data import InMemoryLoader, unscale_images
+from .losses import d_loss, g_loss
+from .models import build_models
+
+HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: the GPU when there is one (CUDA, then Apple MPS), else the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError("device='mps' was asked for but Apple MPS is not available; use --device cpu or auto")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={name!r} is not allowed: choose one of auto, cpu, cuda, mps")
+    return torch.device(name)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite."""
+
+
+@dataclass
+class GANState:
+    """Everything training needs and a checkpoint stores."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    fixed_z: torch.Tensor  # (n_fixed, nz, 1, 1): the same noise every time we look
+    noise_gen: torch.Generator  # the noise z of each step: its own stream, saved and restored
+    step: int = 0  # optimisation steps done (one D step + one G step each)
+    epoch: int = 0  # complete passes over the data
+    history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, uint8 G(fixed_z))
+    stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
+    interrupted: bool = False  # training ended because of a stop request
+
+    @property
+    def device(self) -> torch.device:
+        return self.fixed_z.device
+
+
+def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device | str = "cpu") -> GANState:
+    """Fresh G, D (DCGAN init), Adam optimisers, ``fixed_z`` and noise stream, all from ``train_cfg.seed``."""
+    model_cfg.validate()
+    train_cfg.validate()
+    device = torch.device(device)
+    torch.manual_seed(train_cfg.seed)  # G and D's initial weights
+    G, D = build_models(model_cfg)
+    G, D = G.to(device), D.to(device)
+    betas = (train_cfg.beta1, train_cfg.beta2)
+    opt_g = torch.optim.Adam(G.parameters(), lr=train_cfg.lr_g, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=train_cfg.lr_d, betas=betas)
+    # fixed_z from its own CPU generator: the same grid noise on every device and in every run
+    z_gen = torch.Generator().manual_seed(train_cfg.seed)
+    fixed_z = torch.randn(train_cfg.n_fixed, model_cfg.nz, 1, 1, generator=z_gen).to(device)
+    noise_gen = torch.Generator(device=device).manual_seed(train_cfg.seed + 1)
+    return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen)
+
+
+def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor) -> dict:
+    """One update of D: push D(real) towards 1 and D(fake) towards 0.
+
+    real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient reaches G.
+    Returns D's loss and its mean outputs D(x), D(G(z)) (as probabilities), before the update.
+    """
+    opt_d.zero_grad(set_to_none=True)
+    real_logits = D(real)
+    fake_logits = D(fake)
+    loss = d_loss(real_logits, fake_logits)
+    loss.backward()
+    opt_d.step()
+    return {
+        "d_loss": loss.detach(),
+        "d_real": torch.sigmoid(real_logits.detach()).mean(),
+        "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+    }
+
+
+def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss: str = "non-saturating") -> dict:
+    """One update of G: make D call its images real.
+
+    fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
+    steps, so D's parameters do not change (D's gradients are cleared by the next d_step).
+    """
+    opt_g.zero_grad(set_to_none=True)
+    loss_value = g_loss(D(fake), loss)
+    loss_value.backward()
+    opt_g.step()
+    return {"g_loss": loss_value.detach()}
+
+
+def train_step(state: GANState, real: torch.Tensor) -> dict:
+    """One D step and one G step on a batch of real images (B, nc, H, W) in [-1, 1]."""
+    z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
+    fake = state.G(z)
+    stats = d_step(state.D, state.opt_d, real, fake.detach())
+    stats.update(g_step(state.D, state.opt_g, fake, state.train_cfg.loss))
+    return stats
+
+
+@torch.no_grad()
+def generate(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients."""
+    was_training = G.training
+    G.eval()
+    try:
+        return G(z)
+    finally:
+        G.train(was_training)
+
+
+class Callback:
+    """Override what you need; ``train_gan`` calls these as training goes."""
+
+    def on_log(self, state: GANState, records: dict[str, list]) -> None:
+        """New history entries (every ``log_every`` steps), already appended to ``state.history``."""
+
+    def on_sample(self, state: GANState, images: torch.Tensor) -> None:
+        """A new grid of G(fixed_z): uint8 (n_fixed, nc, H, W), already in ``state.samples``."""
+
+    def on_checkpoint(self, state: GANState) -> None:
+        """Every ``checkpoint_every`` steps and at the end: a good time to save."""
+
+    def on_train_end(self, state: GANState) -> None:
+        """Training stopped normally (limit reached or stop requested)."""
+
+
+def stop_step(cfg: TrainConfig, steps_per_epoch: int) -> float:
+    """The global step at which training stops by steps or epochs (inf when neither is set)."""
+    limits = [math.inf]
+    if cfg.steps is not None:
+        limits.append(cfg.steps)
+    if cfg.epochs is not None:
+        limits.append(math.ceil(cfg.epochs * steps_per_epoch))
+    return min(limits)
+
+
+class _StopOnSigint:
+    """Turn Ctrl-C (SIGINT, a notebook's interrupt) into a stop request after the current step."""
+
+    def __init__(self, state: GANState):
+        self.state, self.previous = state, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.state.stop_requested = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _flush(state: GANState, pending: list[tuple[int, dict]], callbacks: Sequence[Callback]) -> dict:
+    """Read pending step statistics back from the device (one sync), check them, record them."""
+    if not pending:
+        return {}
+    keys = ("d_loss", "g_loss", "d_real", "d_fake")
+    values = torch.stack([torch.stack([s[k].float() for k in keys]) for _, s in pending]).cpu()
+    bad = ~torch.isfinite(values).all(dim=1)
+    if bad.any():
+        first = pending[int(bad.nonzero()[0])][0]
+        raise TrainingDiverged(
+            f"a loss became NaN or infinite at step {first}: the run diverged. Likely causes: a learning "
+            f"rate too high (try --lr 2e-4 or lower), beta1 too high (use 0.5), or corrupt input data. "
+            f"The last checkpoint written before step {first} is intact."
+        )
+    records = {"step": [step for step, _ in pending]}
+    for i, k in enumerate(keys):
+        records[k] = values[:, i].tolist()
+    for k, v in records.items():
+        state.history[k].extend(v)
+    pending.clear()
+    for cb in callbacks:
+        cb.on_log(state, records)
+    return records
+
+
+def _keep_sample(state: GANState, callbacks: Sequence[Callback]) -> None:
+    images = unscale_images(generate(state.G, state.fixed_z)).cpu()
+    state.samples.append((state.step, images))
+    for cb in callbacks:
+        cb.on_sample(state, images)
+
+
+def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callback] = (),
+              progress: bool = True) -> GANState:
+    """Train from ``state.step`` until ``train_cfg.steps``, ``.epochs`` or ``.time_budget`` is reached.
+
+    Keeps a grid of G(fixed_z) every ``sample_every`` steps, appends D loss, G loss, D(x)
+    and D(G(z)) to ``state.history``, and calls each callback as that happens. Ctrl-C or
+    ``state.stop_requested = True`` ends it after the current step. Returns ``state``.
+    """
+    cfg = state.train_cfg
+    steps_per_epoch = len(loader)
+    last_step = stop_step(cfg, steps_per_epoch)
+    budget = cfg.time_budget if cfg.time_budget is not None else math.inf
+    state.G.train()
+    state.D.train()
+    state.stop_requested = state.interrupted = False
+    pending: list[tuple[int, dict]] = []
+    total = None if math.isinf(last_step) else int(last_step)
+    bar = tqdm(total=total, initial=state.step, disable=not progress, unit="step", desc="training")
+    if not state.samples:
+        _keep_sample(state, callbacks)  # what G makes before training
+    start = time.perf_counter()
+
+    def done() -> bool:
+        return state.step >= last_step or state.stop_requested or time.perf_counter() - start >= budget
+
+    def log() -> None:
+        n = len(pending)
+        records = _flush(state, pending, callbacks)
+        if records:
+            bar.set_postfix({k: f"{records[k][-1]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")})
+        bar.update(n)
+
+    with _StopOnSigint(state):
+        while not done():
+            epoch, offset = divmod(state.step, steps_per_epoch)
+            for real, _ in loader.batches(epoch, offset):
+                stats = train_step(state, real)
+                state.step += 1
+                state.epoch = state.step // steps_per_epoch
+                pending.append((state.step, stats))
+                if state.step % cfg.log_every == 0:
+                    log()
+                if state.step % cfg.sample_every == 0:
+                    _keep_sample(state, callbacks)
+                if state.step % cfg.checkpoint_every == 0:
+                    log()
+                    for cb in callbacks:
+                        cb.on_checkpoint(state)
+                if done():
+                    break
+    log()
+    bar.close()
+    state.interrupted = state.stop_requested
+    if state.samples[-1][0] != state.step:
+        _keep_sample(state, callbacks)
+    for cb in callbacks:
+        cb.on_checkpoint(state)
+        cb.on_train_end(state)
+    return state
