@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.io import write_png
+from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import save_image
 
 from .checkpoint import load_generator
@@ -37,7 +37,7 @@ def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | N
     paths = []
     for i, img in enumerate(pixels):
         path = image_dir / f"sample_{i:04d}.png"
-        write_png(img, str(path))  # (1, H, W) -> greyscale PNG, (3, H, W) -> RGB
+        to_pil_image(img).save(path)  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
         paths.append(path)
     nrow = nrow or max(1, round(len(images) ** 0.5))
     save_image(images.cpu(), out_dir / "grid.png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)

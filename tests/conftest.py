@@ -1,0 +1,57 @@
+"""Shared fixtures: a writable copy of the real MNIST files, and tiny configs."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcgan_tutorial.config import ModelConfig, TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _source_data() -> Path:
+    env = os.environ.get("DCGAN_TUTORIAL_DATA")
+    for candidate in (env, REPO / "data", SHARED_DATA):
+        if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
+            return Path(candidate)
+    raise RuntimeError("the tests need the MNIST files: set DCGAN_TUTORIAL_DATA to a folder holding MNIST/raw "
+                       "(see README.md)")
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> Path:
+    """A writable folder with MNIST/raw and FashionMNIST/raw (torchvision extracts the .gz files there)."""
+    src = _source_data()
+    dst = tmp_path_factory.mktemp("data")
+    for name in ("MNIST", "FashionMNIST"):
+        if (src / name / "raw").is_dir():
+            shutil.copytree(src / name / "raw", dst / name / "raw")
+    return dst
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_state():
+    """Tests may seed or change threads; put global torch state back afterwards."""
+    rng = torch.get_rng_state()
+    yield
+    torch.set_rng_state(rng)
+
+
+@pytest.fixture
+def tiny_model() -> ModelConfig:
+    return ModelConfig(image_size=28, nc=1, nz=8, ngf=4, ndf=4)
+
+
+@pytest.fixture
+def tiny_train() -> TrainConfig:
+    return TrainConfig(batch_size=8, steps=4, epochs=None, n_fixed=4, sample_every=2, log_every=1,
+                       checkpoint_every=100)
+
+
+def random_images(n: int, size: int = 28, nc: int = 1, seed: int = 0) -> torch.Tensor:
+    """uint8 (n, nc, size, size) noise images standing in for data where content does not matter."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, nc, size, size), dtype=torch.uint8, generator=gen)

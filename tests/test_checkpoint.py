@@ -1,0 +1,132 @@
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcgan_tutorial.checkpoint import (CheckpointError, atomic_save, load_checkpoint, load_generator,
+                                       read_checkpoint, save_checkpoint, state_dict_of)
+from dcgan_tutorial.data import InMemoryLoader
+from dcgan_tutorial.train import make_state, train_gan, train_step
+
+from conftest import random_images
+
+
+def _loader():
+    return InMemoryLoader(random_images(64), torch.zeros(64, dtype=torch.long), 8, seed=0)
+
+
+def test_round_trip_restores_everything_so_the_next_step_matches(tiny_model, tiny_train, tmp_path):
+    state = make_state(tiny_model, tiny_train)
+    train_gan(state, _loader(), progress=False)
+    path = save_checkpoint(state, tmp_path / "ckpt.pt")
+    torch.manual_seed(999)  # disturb the global RNG: the checkpoint must restore it
+    restored = load_checkpoint(path)
+    assert restored.step == state.step and restored.epoch == state.epoch
+    assert restored.history == state.history
+    assert torch.equal(restored.fixed_z, state.fixed_z)
+    assert [s for s, _ in restored.samples] == [s for s, _ in state.samples]
+    for a, b in zip(state.opt_g.state_dict()["state"].values(), restored.opt_g.state_dict()["state"].values()):
+        assert torch.equal(a["exp_avg"], b["exp_avg"])
+    torch.set_rng_state(read_checkpoint(path)["rng"]["torch"])
+    real = next(iter(_loader()))[0]
+    s1, s2 = train_step(state, real), train_step(restored, real)
+    for k in s1:
+        assert torch.equal(s1[k], s2[k]), k
+    for a, b in zip(state.G.parameters(), restored.G.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resumed_training_equals_uninterrupted_training(tiny_model, tiny_train, tmp_path):
+    full = make_state(tiny_model, tiny_train.__class__(**{**tiny_train.__dict__, "steps": 12}))
+    train_gan(full, _loader(), progress=False)
+    half = make_state(tiny_model, tiny_train.__class__(**{**tiny_train.__dict__, "steps": 6}))
+    train_gan(half, _loader(), progress=False)
+    save_checkpoint(half, tmp_path / "half.pt")
+    resumed = load_checkpoint(tmp_path / "half.pt")
+    resumed.train_cfg = full.train_cfg
+    train_gan(resumed, _loader(), progress=False)
+    assert resumed.history == full.history
+    for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_loads_with_weights_only(tiny_model, tiny_train, tmp_path):
+    path = save_checkpoint(make_state(tiny_model, tiny_train), tmp_path / "c.pt")
+    data = torch.load(path, weights_only=True)
+    assert data["format_version"] == 1 and data["model_config"]["nz"] == 8
+
+
+def test_load_generator_gives_eval_mode_g(tiny_model, tiny_train, tmp_path):
+    state = make_state(tiny_model, tiny_train)
+    path = save_checkpoint(state, tmp_path / "c.pt")
+    G, cfg = load_generator(path)
+    assert cfg == tiny_model and not G.training
+    z = torch.randn(2, 8, 1, 1)
+    state.G.eval()
+    assert torch.equal(G(z), state.G(z))
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_checkpoint(tmp_path / "nope.pt")
+
+
+def test_garbage_file_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable dcgan_tutorial checkpoint"):
+        read_checkpoint(path)
+
+
+def test_truncated_checkpoint_is_refused(tiny_model, tiny_train, tmp_path):
+    path = save_checkpoint(make_state(tiny_model, tiny_train), tmp_path / "c.pt")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated, corrupt"):
+        read_checkpoint(path)
+
+
+class _Payload:
+    ran = False
+
+    def __reduce__(self):
+        return (_mark_ran, ())
+
+
+def _mark_ran():
+    _Payload.ran = True
+    return {}
+
+
+def test_pickled_code_is_never_run(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "dcgan_tutorial.checkpoint", "payload": _Payload()}, path)
+    with pytest.raises(CheckpointError, match="nothing in it was run"):
+        read_checkpoint(path)
+    assert not _Payload.ran
+
+
+def test_other_torch_file_and_wrong_version_are_refused(tiny_model, tiny_train, tmp_path):
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="no 'dcgan_tutorial.checkpoint' marker"):
+        read_checkpoint(tmp_path / "other.pt")
+    data = state_dict_of(make_state(tiny_model, tiny_train))
+    data["format_version"] = 99
+    torch.save(data, tmp_path / "future.pt")
+    with pytest.raises(CheckpointError, match="format version 99"):
+        read_checkpoint(tmp_path / "future.pt")
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path):
+    path = atomic_save({"a": torch.ones(2)}, tmp_path / "c.pt")
+    before = path.read_bytes()
+
+    class Unsaveable:
+        def __reduce__(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        atomic_save({"a": Unsaveable()}, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
