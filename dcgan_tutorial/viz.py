@@ -128,3 +128,16 @@ def animate_samples(samples: Sequence[tuple[int, torch.Tensor]], nrow: int = 8, 
 def use_headless_backend() -> None:
     """Draw without a screen (CLI, tests)."""
     matplotlib.use("Agg")
+
+
+def show_code(obj) -> "IPython.display.Markdown":
+    """The package's real source of ``obj`` (a function or class), for a chapter to display.
+
+    The book's tests compare what a chapter shows with the source of the installed package,
+    so a chapter can never drift from the code it teaches.
+    """
+    import inspect
+
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```")

@@ -1,0 +1,86 @@
+"""How good is a generator? FID on the shipped classifier's features, and class coverage.
+
+* **FID** (Heusel et al. 2017): the Fréchet distance between Gaussians fitted to the features
+  of real and generated images, ``|mu_r - mu_g|^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))``. Lower
+  is better; 0 means the same feature statistics. Computed by torchmetrics'
+  ``FrechetInceptionDistance`` with the shipped MNIST classifier as feature extractor, so it
+  works offline. Its numbers are on another scale than Inception FID: compare them only with
+  each other.
+* **Coverage**: the classifier's histogram of the generated classes, how many classes are
+  present, and the KL divergence from the uniform distribution: mode collapse shows here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from .classifier import ClassifierFeatures, DigitClassifier, load_classifier
+
+
+def classifier_fid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier | None = None,
+                   batch_size: int = 1000) -> float:
+    """FID between two image sets (N, C, H, W), uint8 or float in [-1, 1], on the classifier's features."""
+    classifier = classifier or load_classifier()
+    device = next(classifier.parameters()).device
+    fid = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=True).to(device)
+    for images, is_real in ((real, True), (fake, False)):
+        for batch in images.split(batch_size):
+            fid.update(batch.to(device), real=is_real)
+    return float(fid.compute())
+
+
+@dataclass
+class Coverage:
+    counts: list[int]  # images the classifier puts in each class
+    classes_present: int  # classes holding at least ``min_share`` of the images
+    kl_from_uniform: float  # KL(p || uniform) in nats: 0 when balanced, log(10) = 2.30 when one class
+
+    def __str__(self) -> str:
+        return (f"{self.classes_present} of {len(self.counts)} classes present, KL from uniform "
+                f"{self.kl_from_uniform:.3f}, counts {self.counts}")
+
+
+@torch.no_grad()
+def predict_classes(images: torch.Tensor, classifier: DigitClassifier | None = None,
+                    batch_size: int = 1000) -> torch.Tensor:
+    """The classifier's class for each image (N,)."""
+    classifier = classifier or load_classifier()
+    device = next(classifier.parameters()).device
+    return torch.cat([classifier(b.to(device)).argmax(1).cpu() for b in images.split(batch_size)])
+
+
+def class_coverage(images: torch.Tensor, classifier: DigitClassifier | None = None,
+                   min_share: float = 0.01) -> Coverage:
+    """Class histogram of ``images`` under the classifier, and what it says about mode collapse.
+
+    A class counts as present when it holds at least ``min_share`` of the images (1% by default:
+    a tenth of its share in a balanced set), so a few misread images do not count as a mode.
+    """
+    classifier = classifier or load_classifier()
+    n_classes = classifier.head[-1].out_features
+    counts = torch.bincount(predict_classes(images, classifier), minlength=n_classes)
+    p = counts.double() / counts.sum()
+    kl = float((p[p > 0] * (p[p > 0] * n_classes).log()).sum())
+    present = int((p >= min_share).sum())
+    return Coverage(counts.tolist(), present, kl)
+
+
+@torch.no_grad()
+def generator_samples(G: nn.Module, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
+    """``n`` uint8 images from G (eval mode), made in batches on G's device, returned on the CPU."""
+    from .data import unscale_images
+    from .sample import sample_noise
+    from .train import generate
+
+    device = next(G.parameters()).device
+    z = sample_noise(n, G.nz, seed)
+    return torch.cat([unscale_images(generate(G, b.to(device))).cpu() for b in z.split(batch_size)])
+
+
+def max_kl_from_uniform(n_classes: int = 10) -> float:
+    """The KL of a one-class histogram from uniform: ``log(n_classes)``."""
+    return math.log(n_classes)
