@@ -8,6 +8,7 @@ with ``torch.load(..., weights_only=True)``, which refuses to run code from a fi
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def save_checkpoint(state: GANState, path: str | os.PathLike) -> Path:
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """The raw contents of a checkpoint, checked; any problem is a ``CheckpointError`` that says what."""
-    path = Path(path)
+    path = resolve_checkpoint_path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist (or is not a file); "
                               f"give the path of a .pt file written by 'python -m dcgan_tutorial train'")
@@ -149,10 +150,40 @@ def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") 
 
 
 class CheckpointWriter(Callback):
-    """Save the state to ``path`` whenever ``train_gan`` says it is a good time."""
+    """Save the state to ``path`` whenever ``train_gan`` says it is a good time.
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+    ``path`` always holds the latest checkpoint (written atomically). The last ``keep``
+    checkpoints also stay in ``path.parent / "checkpoints" / "step_NNNNNNN.pt"`` (hard links
+    to the same bytes where the file system allows, so they cost no extra writes).
+    """
+
+    def __init__(self, path: str | os.PathLike, keep: int = 3):
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise ConfigError("keep", keep, "use a whole number >= 0 (0 keeps only the latest checkpoint)")
+        self.path, self.keep = Path(path), keep
+
+    @property
+    def history_dir(self) -> Path:
+        return self.path.parent / "checkpoints"
 
     def on_checkpoint(self, state: GANState) -> None:
         save_checkpoint(state, self.path)
+        if self.keep == 0:
+            return
+        self.history_dir.mkdir(exist_ok=True)
+        kept = self.history_dir / f"step_{state.step:07d}.pt"
+        tmp = kept.with_name(f".{kept.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self.path, tmp)
+        except OSError:  # no hard links here (some network or Windows file systems): copy
+            shutil.copyfile(self.path, tmp)
+        os.replace(tmp, kept)
+        for old in sorted(self.history_dir.glob("step_*.pt"))[:-self.keep]:
+            old.unlink()
+
+
+def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
+    """A checkpoint file, or a run folder meaning its latest checkpoint (``RUN_DIR/checkpoint.pt``)."""
+    path = Path(path)
+    return path / "checkpoint.pt" if path.is_dir() else path

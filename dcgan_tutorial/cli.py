@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true",
                    help="allow replacing RUN_DIR/checkpoint.pt from an earlier run (default: refuse)")
     t.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                   help="continue training from this checkpoint (model and optimiser state, step, RNG)")
+                   help="continue training from this checkpoint file, or from a run folder's latest "
+                        "(model and optimiser state, step, RNG, data order)")
     t.add_argument("--steps", type=_positive(int), help="stop when this many steps in total are done")
     t.add_argument("--epochs", type=_positive(float), help="stop after this many epochs in total")
     t.add_argument("--time-budget", type=_positive(float), metavar="SECONDS",
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
     t.add_argument("--sample-every", type=_positive(int), help="keep a fixed-noise grid every N steps")
     t.add_argument("--checkpoint-every", type=_positive(int), help="write the checkpoint every N steps")
+    t.add_argument("--keep", type=_non_negative_int, default=3, metavar="K",
+                   help="also keep the last K checkpoints in RUN_DIR/checkpoints/ (default 3; 0: only the latest)")
     t.add_argument("--limit", type=_positive(int), metavar="N", help="train on the first N images only")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="where to train; auto picks the GPU when there is one")
@@ -169,7 +172,7 @@ def _train(args) -> int:
     from . import viz
     from .checkpoint import CheckpointWriter, load_checkpoint
     from .data import make_loader
-    from .train import Callback, make_state, pick_device, train_gan
+    from .train import Callback, CollapseWarning, make_state, pick_device, train_gan
 
     viz.use_headless_backend()
     model_cfg, train_cfg, resumed = _train_configs(args)
@@ -181,7 +184,8 @@ def _train(args) -> int:
     _check_writable(out)
     device = pick_device(args.device)
     loader = make_loader(train_cfg.dataset, model_cfg.image_size, train_cfg.batch_size, args.data_root,
-                         seed=train_cfg.seed, device=device, limit=args.limit, download=not args.no_download)
+                         seed=train_cfg.seed, device=device, limit=args.limit, download=not args.no_download,
+                         nc=model_cfg.nc)
     if resumed is not None:
         state = load_checkpoint(args.resume, device)
         state.train_cfg = train_cfg
@@ -200,7 +204,7 @@ def _train(args) -> int:
     print(f"training {model_cfg} on {train_cfg.dataset} ({len(loader.images)} images, "
           f"{len(loader)} steps per epoch) on {device}", flush=True)
     started = time.perf_counter()
-    train_gan(state, loader, callbacks=[WriteProgress(), CheckpointWriter(ckpt_path)],
+    train_gan(state, loader, callbacks=[WriteProgress(), CheckpointWriter(ckpt_path, keep=args.keep), CollapseWarning()],
               progress=not args.no_progress)
     seconds = time.perf_counter() - started
     viz.save_figure(viz.plot_history(state.history), out / "losses.png")
@@ -226,7 +230,7 @@ def _sample(args) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input)."""
     from .checkpoint import CheckpointError
-    from .data import DatasetNotFoundError
+    from .data import DatasetError
     from .train import TrainingDiverged
 
     try:
@@ -236,7 +240,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
     except ConfigError as err:
         print(f"error: {_config_message(err)}", file=sys.stderr)
-    except (CheckpointError, DatasetNotFoundError) as err:
+    except (CheckpointError, DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)
     except RuntimeError as err:
         if isinstance(err, TrainingDiverged):

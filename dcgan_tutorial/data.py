@@ -16,6 +16,7 @@ from typing import Iterator, Optional
 import torch
 import torch.nn.functional as F
 import torchvision
+from torchvision.datasets.utils import check_integrity
 
 from .config import DATASETS, ConfigError
 
@@ -39,8 +40,16 @@ CLASS_NAMES = {
 }
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetError(Exception):
+    """The dataset cannot be loaded; the message names the files and the fix."""
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """The dataset's files are not in the data root and could not be downloaded."""
+
+
+class DatasetCorruptError(DatasetError):
+    """The dataset's files are there but truncated, corrupt or not what torchvision expects."""
 
 
 def resolve_data_root(data_root: Optional[str | os.PathLike] = None) -> Path:
@@ -60,6 +69,26 @@ def _missing_message(name: str, root: Path, cause: object) -> str:
     )
 
 
+def _raw_files_present(name: str, root: Path) -> bool:
+    """Every file is there, compressed or already extracted by torchvision."""
+    _, folder, files = DATASET_SOURCES[name]
+    raw = root / folder / "raw"
+    return all((raw / f).is_file() or (raw / f.removesuffix(".gz")).is_file() for f in files)
+
+
+def check_dataset_files(name: str, root: Path) -> None:
+    """Compare the downloaded ``.gz`` files that are present with torchvision's MD5 checksums."""
+    cls, folder, _ = DATASET_SOURCES[name]
+    raw = root / folder / "raw"
+    bad = [f for f, md5 in cls.resources if (raw / f).is_file() and not check_integrity(str(raw / f), md5)]
+    if bad:
+        raise DatasetCorruptError(
+            f"{', '.join(bad)} in {raw} failed the checksum check (a truncated or corrupt download). Delete "
+            f"{'it' if len(bad) == 1 else 'them'} so {'it is' if len(bad) == 1 else 'they are'} downloaded "
+            f"again, or replace {'it' if len(bad) == 1 else 'them'} with the original file(s)."
+        )
+
+
 def load_images(
     name: str = "mnist",
     data_root: Optional[str | os.PathLike] = None,
@@ -73,12 +102,20 @@ def load_images(
     """
     if name not in DATASETS:
         raise ConfigError("dataset", name, f"choose one of {', '.join(DATASETS)}")
-    cls, _, _ = DATASET_SOURCES[name]
+    cls, folder, _ = DATASET_SOURCES[name]
     root = resolve_data_root(data_root)
+    check_dataset_files(name, root)
+    present = _raw_files_present(name, root)
     try:
         dataset = cls(root=str(root), train=train, download=download)
-    except (RuntimeError, OSError) as err:  # torchvision raises RuntimeError when files are missing
-        cause = "downloading is switched off" if not download else str(err).strip().splitlines()[0]
+    except Exception as err:  # torchvision: RuntimeError when missing, assorted errors when damaged
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        if present:
+            raise DatasetCorruptError(
+                f"the {name} files in {root / folder / 'raw'} could not be read ({first}): they are damaged. "
+                f"Delete that folder's files so they are downloaded again, or replace them with the originals."
+            ) from err
+        cause = "downloading is switched off" if not download else first
         raise DatasetNotFoundError(_missing_message(name, root, cause)) from err
     images = dataset.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
     return images.contiguous(), dataset.targets.long()
@@ -158,12 +195,18 @@ def make_loader(
     device: torch.device | str = "cpu",
     limit: Optional[int] = None,
     download: bool = True,
+    nc: Optional[int] = None,
 ) -> InMemoryLoader:
     """The training loader for a dataset at the model's ``image_size``.
 
-    ``limit`` keeps only the first ``limit`` images (quick runs and tests).
+    ``limit`` keeps only the first ``limit`` images (quick runs and tests). ``nc``, the model's
+    channels, is checked against the data's (grey 1, colour 3) when given.
     """
     images, labels = load_images(name, data_root, train=True, download=download)
+    if nc is not None and images.shape[1] != nc:
+        kind = {1: "grey (1 channel)", 3: "colour (3 channels)"}
+        raise ConfigError("nc", nc, f"{name} images are {kind.get(images.shape[1], images.shape[1])}: use a "
+                                    f"model with nc={images.shape[1]} (a preset made for this dataset)")
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     images = resize_images(images, image_size)

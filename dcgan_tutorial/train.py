@@ -17,6 +17,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -163,6 +164,36 @@ class Callback:
         """Training stopped normally (limit reached or stop requested)."""
 
 
+class CollapseWarning(Callback):
+    """Warn (once) when one player has won for ``window`` steps in a row.
+
+    D's loss near 0 means D rejects every fake: G's gradient vanishes (with the saturating
+    loss) or points nowhere useful, and samples stop improving. D(G(z)) near 1 on average
+    means D is fooled by everything: often G has collapsed onto a few images D cannot reject.
+    """
+
+    def __init__(self, window: int = 200, threshold: float = 0.01):
+        self.window, self.threshold, self.warned = window, threshold, False
+
+    def on_log(self, state: GANState, records: dict[str, list]) -> None:
+        d_loss_recent = state.history["d_loss"][-self.window:]
+        d_fake_recent = state.history["d_fake"][-self.window:]
+        if self.warned or len(d_loss_recent) < self.window:
+            return
+        if max(d_loss_recent) < self.threshold:
+            message = (f"D's loss stayed below {self.threshold} for the last {self.window} steps (step "
+                       f"{state.step}): D has won and G is not learning. Lower D's learning rate (--lr-d), "
+                       f"use the non-saturating loss, or restart from an earlier checkpoint.")
+        elif min(d_fake_recent) > 1 - self.threshold:
+            message = (f"D(G(z)) stayed above {1 - self.threshold} for the last {self.window} steps (step "
+                       f"{state.step}): D is fooled by everything, a sign of collapse. Check the samples for "
+                       f"mode collapse and lower G's learning rate (--lr-g).")
+        else:
+            return
+        self.warned = True
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
 def stop_step(cfg: TrainConfig, steps_per_epoch: int) -> float:
     """The global step at which training stops by steps or epochs (inf when neither is set)."""
     limits = [math.inf]
@@ -240,6 +271,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     state.D.train()
     state.stop_requested = state.interrupted = False
     pending: list[tuple[int, dict]] = []
+    saved_at = None
     total = None if math.isinf(last_step) else int(last_step)
     bar = tqdm(total=total, initial=state.step, disable=not progress, unit="step", desc="training")
     if not state.samples:
@@ -272,6 +304,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
                     log()
                     for cb in callbacks:
                         cb.on_checkpoint(state)
+                    saved_at = state.step
                 if done():
                     break
     log()
@@ -280,6 +313,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     if state.samples[-1][0] != state.step:
         _keep_sample(state, callbacks)
     for cb in callbacks:
-        cb.on_checkpoint(state)
+        if saved_at != state.step:
+            cb.on_checkpoint(state)
         cb.on_train_end(state)
     return state
