@@ -86,12 +86,27 @@ def test_first_code_cell_installs_seeds_and_picks_device(name):
     assert "import *" not in "".join(_source(c) for c in _code_cells(_notebook(name)))
 
 
+def _package_imports(nb) -> str:
+    """The chapter's ``import dcgan_tutorial...`` / ``from dcgan_tutorial... import ...`` statements."""
+    lines = []
+    for cell in _code_cells(nb):
+        source = "\n".join(l for l in _source(cell).splitlines() if not l.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dcgan_tutorial"):
+                lines.append(ast.unparse(node))
+            elif isinstance(node, ast.Import) and any(a.name.startswith("dcgan_tutorial") for a in node.names):
+                lines.append(ast.unparse(node))
+    return "\n".join(lines)
+
+
 def _shown_code_cells():
     for name in CHAPTERS:
         nb = _notebook(name)
-        imports = "\n".join(line for c in _code_cells(nb) for line in _source(c).splitlines()
-                            if re.match(r"(from dcgan_tutorial[\w.]* import|import dcgan_tutorial)", line)
-                            and not line.rstrip().endswith("("))
+        imports = _package_imports(nb)
         for cell in _code_cells(nb):
             match = re.fullmatch(r"show_code\((.+)\)", _source(cell).strip())
             if match:
