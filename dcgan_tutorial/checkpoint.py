@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from .distributed import unwrap
 from .train import Callback, GANState, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
@@ -39,8 +40,8 @@ def state_dict_of(state: GANState) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "model_config": config_to_dict(state.model_cfg),
         "train_config": config_to_dict(state.train_cfg),
-        "G": state.G.state_dict(),
-        "D": state.D.state_dict(),
+        "G": unwrap(state.G).state_dict(),
+        "D": unwrap(state.D).state_dict(),
         "opt_g": state.opt_g.state_dict(),
         "opt_d": state.opt_d.state_dict(),
         "step": state.step,

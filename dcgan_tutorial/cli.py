@@ -169,7 +169,7 @@ def _train_configs(args):
 
 
 def _train(args) -> int:
-    from . import viz
+    from . import distributed, viz
     from .checkpoint import CheckpointWriter, load_checkpoint
     from .data import make_loader
     from .train import Callback, CollapseWarning, make_state, pick_device, train_gan
@@ -183,37 +183,54 @@ def _train(args) -> int:
                          f"pass --overwrite to replace it, or choose another --out")
     _check_writable(out)
     device = pick_device(args.device)
-    loader = make_loader(train_cfg.dataset, model_cfg.image_size, train_cfg.batch_size, args.data_root,
-                         seed=train_cfg.seed, device=device, limit=args.limit, download=not args.no_download,
-                         nc=model_cfg.nc)
-    if resumed is not None:
-        state = load_checkpoint(args.resume, device)
-        state.train_cfg = train_cfg
-        for opt, lr in ((state.opt_g, train_cfg.lr_g), (state.opt_d, train_cfg.lr_d)):
-            for group in opt.param_groups:
-                group["lr"], group["betas"] = lr, (train_cfg.beta1, train_cfg.beta2)
-    else:
-        state = make_state(model_cfg, train_cfg, device)
+    rank, world = 0, 1
+    if distributed.launched_by_torchrun():  # torchrun --nproc_per_node N -m dcgan_tutorial train ...
+        rank, world, device = distributed.init_distributed(device)
+    try:
+        loader = make_loader(train_cfg.dataset, model_cfg.image_size, train_cfg.batch_size, args.data_root,
+                             seed=train_cfg.seed, device=device, limit=args.limit, download=not args.no_download,
+                             nc=model_cfg.nc, rank=rank, world_size=world)
+        if resumed is not None:
+            state = load_checkpoint(args.resume, device)
+            state.train_cfg = train_cfg
+            for opt, lr in ((state.opt_g, train_cfg.lr_g), (state.opt_d, train_cfg.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"], group["betas"] = lr, (train_cfg.beta1, train_cfg.beta2)
+        else:
+            state = make_state(model_cfg, train_cfg, device)
+        if world > 1:  # every rank draws its own noise; DDP keeps the weights identical
+            distributed.distribute_state(state, rank, device)
 
-    class WriteProgress(Callback):
-        def on_sample(self, state, images):
-            fig = viz.plt.figure(figsize=(4, 4))
-            viz.show_grid(images, ax=fig.gca(), title=f"step {state.step}")
-            viz.save_figure(fig, out / "progress" / f"step_{state.step:06d}.png")
+        class WriteProgress(Callback):
+            def on_sample(self, state, images):
+                fig = viz.plt.figure(figsize=(4, 4))
+                viz.show_grid(images, ax=fig.gca(), title=f"step {state.step}")
+                viz.save_figure(fig, out / "progress" / f"step_{state.step:06d}.png")
 
-    print(f"training {model_cfg} on {train_cfg.dataset} ({len(loader.images)} images, "
-          f"{len(loader)} steps per epoch) on {device}", flush=True)
-    started = time.perf_counter()
-    train_gan(state, loader, callbacks=[WriteProgress(), CheckpointWriter(ckpt_path, keep=args.keep), CollapseWarning()],
-              progress=not args.no_progress)
-    seconds = time.perf_counter() - started
-    viz.save_figure(viz.plot_history(state.history), out / "losses.png")
-    viz.save_gif(state.samples, out / "training.gif")
-    (out / "history.json").write_text(json.dumps(state.history))
-    how = "stopped by request" if state.interrupted else "done"
-    print(f"{how}: step {state.step}, epoch {state.epoch}, {seconds:.1f} s; wrote {ckpt_path}, "
-          f"{out / 'losses.png'}, {out / 'training.gif'}, {out / 'progress'}/", flush=True)
-    return 0
+        callbacks = [CollapseWarning()]
+        if rank == 0:  # one process writes
+            callbacks += [WriteProgress(), CheckpointWriter(ckpt_path, keep=args.keep)]
+            print(f"training {model_cfg} on {train_cfg.dataset} ({len(loader.images)} images, "
+                  f"{len(loader)} steps per epoch, {world} process(es)) on {device}", flush=True)
+        started = time.perf_counter()
+        train_gan(state, loader, callbacks=callbacks, progress=not args.no_progress and rank == 0)
+        seconds = time.perf_counter() - started
+        for model in (state.G, state.D):
+            distributed.sync_buffers(model)
+        same = distributed.weights_agree(state.G) and distributed.weights_agree(state.D)
+        if rank != 0:
+            return 0
+        viz.save_figure(viz.plot_history(state.history), out / "losses.png")
+        viz.save_gif(state.samples, out / "training.gif")
+        (out / "history.json").write_text(json.dumps(state.history))
+        how = "stopped by request" if state.interrupted else "done"
+        print(f"{how}: step {state.step}, epoch {state.epoch}, {seconds:.1f} s; wrote {ckpt_path}, "
+              f"{out / 'losses.png'}, {out / 'training.gif'}, {out / 'progress'}/", flush=True)
+        if world > 1:
+            print(f"{world} ranks hold identical G and D weights: {same}", flush=True)
+        return 0
+    finally:
+        distributed.shutdown()
 
 
 def _sample(args) -> int:

@@ -154,21 +154,24 @@ class InMemoryLoader:
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-                 seed: int = 0, device: torch.device | str = "cpu"):
+                 seed: int = 0, device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1):
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError(f"images must be uint8 of shape (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
-        if batch_size > len(images):
+        if batch_size * world_size > len(images):
             raise ConfigError("batch_size", batch_size,
-                              f"the dataset has only {len(images)} images; use at most {len(images)}")
+                              f"the dataset has only {len(images)} images; use at most {len(images) // world_size}")
         self.device = torch.device(device)
         self.images = images.to(self.device)  # the whole dataset, once
         self.labels = labels.to(self.device)
         self.batch_size = batch_size
         self.seed = seed
+        # With several processes (DDP), each step's global batch of batch_size * world_size
+        # images is split between ranks: rank r takes its own slice of it.
+        self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
         """Batches (steps) per epoch."""
-        return len(self.images) // self.batch_size
+        return len(self.images) // (self.batch_size * self.world_size)
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """The shuffled image indices of ``epoch`` (a permutation of range(N))."""
@@ -178,8 +181,10 @@ class InMemoryLoader:
     def batches(self, epoch: int = 0, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield (images (B, C, H, W) in [-1, 1], labels (B,)) of ``epoch``, from batch ``start`` on."""
         order = self.epoch_order(epoch)
+        step_size = self.batch_size * self.world_size
         for i in range(start, len(self)):
-            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            first = i * step_size + self.rank * self.batch_size
+            idx = order[first:first + self.batch_size]
             yield scale_images(self.images[idx]), self.labels[idx]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -196,6 +201,8 @@ def make_loader(
     limit: Optional[int] = None,
     download: bool = True,
     nc: Optional[int] = None,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> InMemoryLoader:
     """The training loader for a dataset at the model's ``image_size``.
 
@@ -210,4 +217,4 @@ def make_loader(
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     images = resize_images(images, image_size)
-    return InMemoryLoader(images, labels, batch_size, seed=seed, device=device)
+    return InMemoryLoader(images, labels, batch_size, seed=seed, device=device, rank=rank, world_size=world_size)

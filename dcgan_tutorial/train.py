@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import distributed
 from .config import ModelConfig, TrainConfig
 from .data import InMemoryLoader, unscale_images
 from .losses import d_loss, g_loss
@@ -140,6 +141,7 @@ def train_step(state: GANState, real: torch.Tensor) -> dict:
 @torch.no_grad()
 def generate(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients."""
+    G = distributed.unwrap(G)  # sample without DDP's collective calls
     was_training = G.training
     G.eval()
     try:
@@ -279,7 +281,13 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     start = time.perf_counter()
 
     def done() -> bool:
-        return state.step >= last_step or state.stop_requested or time.perf_counter() - start >= budget
+        if state.step >= last_step:  # the same step on every rank
+            return True
+        local = state.stop_requested or time.perf_counter() - start >= budget
+        if not distributed.is_distributed():
+            return local
+        # several ranks must stop at the same step: they agree every log_every steps
+        return state.step % cfg.log_every == 0 and distributed.agree_to_stop(local)
 
     def log() -> None:
         n = len(pending)

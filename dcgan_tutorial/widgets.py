@@ -1,0 +1,395 @@
+"""Interactive training in a notebook: a panel of controls around the real ``train_gan``.
+
+``TrainingPanel`` turns sliders, dropdowns and text boxes into a ``ModelConfig`` and a
+``TrainConfig`` (checked by their own ``validate``), trains in a background thread so the
+notebook stays responsive, and watches the run with ``LivePlots``, an ordinary ``Callback``
+that redraws the curves and the fixed-noise grid. Every finished run is kept as a
+``RunRecord`` so two runs can be compared. Needs ``ipywidgets`` (8 or later).
+
+The latent explorer lives in ``latent_explorer.py``.
+"""
+from __future__ import annotations
+
+import html
+import io
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from torchvision.transforms.functional import to_pil_image
+
+from .config import DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, ModelConfig, TrainConfig
+from .data import DatasetError, make_loader
+from .train import Callback, GANState, TrainingDiverged, make_state, pick_device, train_gan
+from .viz import image_grid, plot_d_outputs, plot_losses, show_grid
+
+
+def enable_colab() -> bool:
+    """In Google Colab, switch on the widget manager that ipywidgets 8 needs; elsewhere do nothing."""
+    try:
+        from google.colab import output  # only importable inside Colab
+    except ImportError:
+        return False
+    output.enable_custom_widget_manager()
+    return True
+
+
+# --- pictures as PNG bytes (for ipywidgets.Image; no pyplot, so safe in a thread) ---------
+
+def figure_png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def grid_png(images: torch.Tensor, nrow: int = 8, scale: int = 3) -> bytes:
+    """``images`` (B, nc, H, W), uint8 or float in [-1, 1], as one PNG grid enlarged ``scale`` times."""
+    picture = to_pil_image(image_grid(images, nrow))
+    picture = picture.resize((picture.width * scale, picture.height * scale), resample=0)  # 0: nearest
+    buffer = io.BytesIO()
+    picture.save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def curves_png(history: dict, title: str = "") -> bytes:
+    """The losses and D's outputs of ``history`` side by side, as PNG."""
+    fig = Figure(figsize=(10, 3.2), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    plot_losses(history, ax1)
+    plot_d_outputs(history, ax2)
+    if title:
+        fig.suptitle(title)
+    return figure_png(fig)
+
+
+# --- a finished run, and figures of one run or two -----------------------------------------
+
+@dataclass
+class RunRecord:
+    """One finished run: its settings, its curves, its last fixed-noise grid and its generator."""
+
+    name: str
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    history: dict  # step, d_loss, g_loss, d_real, d_fake: lists, one value per step
+    last_samples: torch.Tensor  # uint8 (n_fixed, nc, H, W): G(fixed_z) at the last step
+    steps: int
+    seconds: float
+    interrupted: bool = False
+    error: Optional[str] = None  # why the run failed (e.g. it diverged), else None
+    G: Optional[torch.nn.Module] = None
+
+    @property
+    def label(self) -> str:
+        end = " (stopped)" if self.interrupted else " (failed)" if self.error else ""
+        return f"{self.name}: {self.steps} steps{end}"
+
+    def settings(self) -> str:
+        t, m = self.train_cfg, self.model_cfg
+        return (f"lr_g {t.lr_g:.0e}, lr_d {t.lr_d:.0e}, beta1 {t.beta1}, batch {t.batch_size}, nz {m.nz}, "
+                f"width {m.ngf}, {t.loss}")
+
+
+def plot_run(run: RunRecord, fig=None):
+    """Losses, D's outputs and the last grid of one run. ``fig``: a Figure to draw on (default: a new pyplot one)."""
+    fig = fig if fig is not None else plt.figure(figsize=(15, 3.9), layout="constrained")
+    axes = fig.subplots(1, 3, width_ratios=[1.3, 1.3, 1])
+    plot_losses(run.history, axes[0])
+    plot_d_outputs(run.history, axes[1])
+    show_grid(run.last_samples, title=f"G(fixed_z) at step {run.steps}", ax=axes[2])
+    fig.suptitle(f"{run.label}\n{run.settings()}")
+    return fig
+
+
+def plot_comparison(run_a: RunRecord, run_b: RunRecord, fig=None, window: int = 25):
+    """D loss, G loss, D(x), D(G(z)) of two runs on shared axes, and each run's last grid."""
+    from .viz import smooth
+
+    fig = fig if fig is not None else plt.figure(figsize=(15, 7), layout="constrained")
+    axes = fig.subplots(2, 3, width_ratios=[1.2, 1.2, 1])
+    panels = [("d_loss", "D loss", axes[0, 0]), ("g_loss", "G loss", axes[0, 1]),
+              ("d_real", "D(x) on real images", axes[1, 0]), ("d_fake", "D(G(z)) on fakes", axes[1, 1])]
+    for key, title, ax in panels:
+        for run, color in ((run_a, "tab:blue"), (run_b, "tab:orange")):
+            h = run.history
+            ax.plot(h["step"], h[key], color=color, alpha=0.2, linewidth=0.8)
+            ax.plot(h["step"], smooth(h[key], window), color=color, label=run.name)
+        if key in ("d_real", "d_fake"):
+            ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
+            ax.set_ylim(0, 1)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_ylabel("probability 'real'" if key in ("d_real", "d_fake") else "loss")
+        ax.legend()
+    show_grid(run_a.last_samples, title=f"{run_a.name}, step {run_a.steps}", ax=axes[0, 2])
+    show_grid(run_b.last_samples, title=f"{run_b.name}, step {run_b.steps}", ax=axes[1, 2])
+    fig.suptitle(f"{run_a.name} (blue): {run_a.settings()}\n{run_b.name} (orange): {run_b.settings()}")
+    return fig
+
+
+# --- the live view: a Callback that redraws widgets -------------------------------------------
+
+class LivePlots(Callback):
+    """Watch ``train_gan`` in widgets: a progress bar, the curves and the fixed-noise grid.
+
+    The loop calls ``on_log`` every ``log_every`` steps and ``on_sample`` with every new grid.
+    The curves are redrawn at most once every ``redraw_every`` seconds (a redraw costs
+    about as much as a few training steps), and always at the end.
+    """
+
+    def __init__(self, redraw_every: float = 1.0):
+        self.redraw_every = redraw_every
+        self.progress = widgets.IntProgress(min=0, max=1000, value=0, description="progress")
+        self.status = widgets.Label("not started")
+        self.curves = widgets.Image(format="png", layout=widgets.Layout(width="800px"))
+        self.samples = widgets.Image(format="png", layout=widgets.Layout(width="260px"))
+        self.redraws = 0  # curve redraws so far (all runs)
+        self.started = self.last_redraw = 0.0
+
+    def start(self, state: GANState) -> None:
+        """Reset the view for a new run (called before ``train_gan``)."""
+        self.started, self.last_redraw = time.perf_counter(), -math.inf
+        self.progress.value, self.progress.bar_style = 0, "info"
+        self.status.value = "starting"
+
+    def on_log(self, state: GANState, records: dict) -> None:
+        cfg, elapsed = state.train_cfg, time.perf_counter() - self.started
+        done = [state.step / cfg.steps if cfg.steps else 0.0, elapsed / cfg.time_budget if cfg.time_budget else 0.0]
+        self.progress.value = min(1000, int(1000 * max(done)))
+        h = state.history
+        self.status.value = (f"step {state.step}" + (f" / {cfg.steps}" if cfg.steps else "") + f", {elapsed:.0f} s: "
+                             f"D loss {h['d_loss'][-1]:.3f}, G loss {h['g_loss'][-1]:.3f}, "
+                             f"D(x) {h['d_real'][-1]:.2f}, D(G(z)) {h['d_fake'][-1]:.2f}")
+        if time.perf_counter() - self.last_redraw >= self.redraw_every:
+            self.redraw(state)
+
+    def on_sample(self, state: GANState, images: torch.Tensor) -> None:
+        self.samples.value = grid_png(images)
+
+    def on_train_end(self, state: GANState) -> None:
+        self.progress.value, self.progress.bar_style = 1000, "warning" if state.interrupted else "success"
+        self.redraw(state)
+
+    def redraw(self, state: GANState) -> None:
+        if state.history["step"]:
+            self.curves.value = curves_png(state.history, f"step {state.step}")
+            self.redraws += 1
+        self.last_redraw = time.perf_counter()
+
+
+class _StopWhenAsked(Callback):
+    """Re-assert a Stop pressed before ``train_gan`` started (it clears ``stop_requested`` on entry)."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def on_log(self, state, records):
+        state.stop_requested = state.stop_requested or self.event.is_set()
+
+    def on_sample(self, state, images):
+        self.on_log(state, None)
+
+
+# --- the panel ------------------------------------------------------------------------------
+
+def _number(field: str, text: str, kind: type = int, optional: bool = False):
+    """The number typed into a text box; a ``ConfigError`` naming the field when it is not one."""
+    text = text.strip()
+    if not text and optional:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(field, text, f"type {what}" + (", or leave it empty for no limit" if optional else ""))
+
+
+class TrainingPanel:
+    """Controls for one DCGAN run, a Train and a Stop button, live plots, and a comparison of runs.
+
+    ``data_root`` and ``limit`` go to ``make_loader`` (``limit``: keep only the first images, for
+    quick runs). ``log_every``/``sample_every`` override the preset's when given. Display the
+    panel by making it the last expression of a cell. ``runs`` holds a ``RunRecord`` per run.
+    """
+
+    def __init__(self, preset: str = DEFAULT_PRESET, data_root=None, limit: Optional[int] = None,
+                 device: str | torch.device = "auto", log_every: Optional[int] = None,
+                 sample_every: Optional[int] = None, redraw_every: float = 1.0):
+        enable_colab()
+        self.data_root, self.limit = data_root, limit
+        self.device = pick_device(device) if isinstance(device, str) else device
+        self.log_every, self.sample_every = log_every, sample_every
+        self.state: Optional[GANState] = None  # the state of the current or last run
+        self.runs: list[RunRecord] = []
+        self._thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        self.live = LivePlots(redraw_every)
+
+        style, wide = {"description_width": "110px"}, widgets.Layout(width="330px")
+
+        def box(cls, description, **kw):
+            return cls(description=description, style=style, layout=wide, **kw)
+
+        log = dict(base=10, min=-5, max=-1, step=0.1, readout_format=".1e")
+        self.preset = box(widgets.Dropdown, "preset", options=list(PRESETS), value=preset)
+        self.dataset = box(widgets.Dropdown, "dataset", options=list(DATASETS))
+        self.loss = box(widgets.Dropdown, "G loss", options=list(LOSSES))
+        self.lr_g = box(widgets.FloatLogSlider, "lr of G", **log)
+        self.lr_d = box(widgets.FloatLogSlider, "lr of D", **log)
+        self.beta1 = box(widgets.FloatSlider, "Adam beta1", min=0.0, max=0.99, step=0.01)
+        self.nz = box(widgets.IntSlider, "nz (noise size)", min=1, max=256)
+        self.width = box(widgets.IntSlider, "width (ngf=ndf)", min=4, max=128, step=4)
+        self.batch_size = box(widgets.Text, "batch size")
+        self.steps = box(widgets.Text, "steps", value="500", placeholder="empty: no step limit")
+        self.time_budget = box(widgets.Text, "time budget (s)", value="", placeholder="empty: no time limit")
+        self.seed = box(widgets.Text, "seed", value="0")
+        self.run_name = box(widgets.Text, "run name", value="", placeholder="optional, e.g. beta1 0.9")
+        self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
+        self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.message = widgets.HTML("")
+        self.run_a = widgets.Dropdown(description="run A", options=[])
+        self.run_b = widgets.Dropdown(description="run B", options=[])
+        self.compare_button = widgets.Button(description="Compare", icon="columns")
+        self.compare_image = widgets.Image(format="png", layout=widgets.Layout(width="900px"))
+
+        self.preset.observe(self._load_preset, names="value")
+        self._load_preset()
+        self.train_button.on_click(lambda _: self.train())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.compare_button.on_click(lambda _: self.compare())
+
+        column = widgets.VBox
+        controls = widgets.HBox([
+            column([self.preset, self.dataset, self.loss, self.lr_g, self.lr_d, self.beta1]),
+            column([self.nz, self.width, self.batch_size, self.steps, self.time_budget, self.seed, self.run_name]),
+        ])
+        buttons = widgets.HBox([self.train_button, self.stop_button, self.live.progress, self.live.status])
+        compare = widgets.VBox([widgets.HTML("<b>Compare two finished runs</b>"),
+                                widgets.HBox([self.run_a, self.run_b, self.compare_button]), self.compare_image])
+        self.widget = widgets.VBox([widgets.HTML("<b>Train a DCGAN</b>"), controls, buttons, self.message,
+                                    widgets.HBox([self.live.curves, self.live.samples]), compare])
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _load_preset(self, change=None) -> None:
+        """Put the chosen preset's model and recipe into the controls."""
+        p = PRESETS[self.preset.value]
+        self.dataset.value, self.loss.value = p.train.dataset, p.train.loss
+        self.lr_g.value, self.lr_d.value, self.beta1.value = p.train.lr_g, p.train.lr_d, p.train.beta1
+        self.nz.value, self.width.value = p.model.nz, p.model.ngf
+        self.batch_size.value = str(p.train.batch_size)
+
+    # -- from controls to configs --------------------------------------------------------------
+
+    def configs(self) -> tuple[ModelConfig, TrainConfig]:
+        """The model and training configs the controls describe, validated (or a ``ConfigError``)."""
+        p = PRESETS[self.preset.value]
+        model_cfg = replace(p.model, nz=self.nz.value, ngf=self.width.value, ndf=self.width.value).validate()
+        train_cfg = replace(
+            p.train, dataset=self.dataset.value, loss=self.loss.value, lr_g=self.lr_g.value, lr_d=self.lr_d.value,
+            beta1=self.beta1.value, batch_size=_number("batch_size", self.batch_size.value),
+            steps=_number("steps", self.steps.value, optional=True), epochs=None,
+            time_budget=_number("time_budget", self.time_budget.value, float, optional=True),
+            seed=_number("seed", self.seed.value),
+            log_every=self.log_every or p.train.log_every, sample_every=self.sample_every or p.train.sample_every,
+        ).validate()
+        return model_cfg, train_cfg
+
+    def _refuse(self, err: Exception) -> None:
+        self.message.value = (f"<span style='color:#b00020'><b>Not started.</b> {html.escape(str(err), quote=False)}</span>")
+
+    # -- running ---------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _prepare(self):
+        """Check every value, load the data: (state, loader), or None after showing why not."""
+        if self.running:
+            self._refuse(RuntimeError("a run is still going: press Stop or wait for it to finish"))
+            return None
+        try:
+            model_cfg, train_cfg = self.configs()
+            loader = make_loader(train_cfg.dataset, model_cfg.image_size, train_cfg.batch_size, self.data_root,
+                                 seed=train_cfg.seed, device=self.device, limit=self.limit, nc=model_cfg.nc)
+        except (ConfigError, DatasetError) as err:  # the batch size check is the loader's
+            self._refuse(err)
+            return None
+        self.message.value = ""
+        self._stop.clear()
+        self.state = make_state(model_cfg, train_cfg, self.device)
+        self.live.start(self.state)
+        return self.state, loader
+
+    def train(self) -> Optional[GANState]:
+        """What the Train button does: check, then train in a background thread. Returns the state or None."""
+        prepared = self._prepare()
+        if prepared is None:
+            return None
+        self._thread = threading.Thread(target=self._run, args=prepared, daemon=True, name="dcgan-train")
+        self._thread.start()
+        return self.state
+
+    def run_sync(self) -> Optional[RunRecord]:
+        """Train with the current controls in this thread (waits); returns the new run record or None."""
+        prepared = self._prepare()
+        return None if prepared is None else self._run(*prepared)
+
+    def stop(self) -> None:
+        """What the Stop button does: end the run after the current step."""
+        self._stop.set()
+        if self.state is not None:
+            self.state.stop_requested = True
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[RunRecord]:
+        """Wait for a run started by ``train()`` to end; returns the last run record (None if none)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.runs[-1] if self.runs else None
+
+    def _run(self, state: GANState, loader) -> RunRecord:
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        started, error = time.perf_counter(), None
+        try:
+            train_gan(state, loader, callbacks=[_StopWhenAsked(self._stop), self.live], progress=False)
+        except TrainingDiverged as err:
+            error = str(err)
+        except Exception as err:  # shown in the panel: a thread's traceback would be lost
+            error = f"{type(err).__name__}: {err}"
+        seconds = time.perf_counter() - started
+        name = self.run_name.value.strip() or f"run {len(self.runs) + 1}"
+        record = RunRecord(name=name, model_cfg=state.model_cfg, train_cfg=state.train_cfg,
+                           history={k: list(v) for k, v in state.history.items()},
+                           last_samples=state.samples[-1][1] if state.samples else torch.empty(0),
+                           steps=state.step, seconds=seconds, interrupted=state.interrupted, error=error, G=state.G)
+        self.runs.append(record)
+        if error:
+            self.live.progress.bar_style = "danger"
+            self.live.redraw(state)
+            self.message.value = f"<span style='color:#b00020'><b>The run failed.</b> {html.escape(error, quote=False)}</span>"
+        else:
+            self.live.status.value = f"{record.label} in {seconds:.0f} s"
+        options = [(r.label, i) for i, r in enumerate(self.runs)]
+        self.run_a.options, self.run_b.options = options, options
+        self.run_a.value, self.run_b.value = max(0, len(self.runs) - 2), len(self.runs) - 1
+        self.train_button.disabled, self.stop_button.disabled = False, True
+        return record
+
+    def compare(self, a: Optional[int] = None, b: Optional[int] = None) -> bytes:
+        """Draw runs ``a`` and ``b`` (indices into ``runs``; default: the dropdowns) into the compare view."""
+        if len(self.runs) < 1:
+            self.message.value = "<i>Train at least one run (better two) to compare.</i>"
+            return b""
+        a = self.run_a.value if a is None else a
+        b = self.run_b.value if b is None else b
+        self.compare_image.value = figure_png(plot_comparison(self.runs[a], self.runs[b],
+                                                              fig=Figure(figsize=(15, 7), layout="constrained")))
+        return bytes(self.compare_image.value)

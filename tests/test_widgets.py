@@ -1,0 +1,262 @@
+"""The notebook widgets, driven from Python as a user would: set controls, click buttons, read the display."""
+import sys
+import time
+import types
+
+import matplotlib
+import pytest
+import torch
+
+from dcgan_tutorial.checkpoint import save_checkpoint
+from dcgan_tutorial.config import PRESETS
+from dcgan_tutorial.latent_explorer import LatentExplorer, orthonormal_directions, slerp
+from dcgan_tutorial.sample import sample_noise
+from dcgan_tutorial.train import TrainingDiverged
+import dcgan_tutorial.widgets
+from dcgan_tutorial.widgets import TrainingPanel, enable_colab, plot_comparison, plot_run
+
+matplotlib.use("Agg")
+PNG = b"\x89PNG\r\n\x1a\n"
+LIMIT = 256  # images: enough for a few batches, fast to load
+
+
+@pytest.fixture
+def panel(data_root):
+    """A panel on a small MNIST subset with a tiny model, logging and redrawing at every step."""
+    p = TrainingPanel(data_root=data_root, limit=LIMIT, device="cpu", log_every=1, sample_every=3, redraw_every=0)
+    p.nz.value, p.width.value, p.batch_size.value, p.steps.value = 8, 8, "16", "6"
+    yield p
+    p.stop()
+    p.wait(timeout=120)
+
+
+def _wait_for(condition, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_train_button_trains_with_exactly_the_values_of_the_controls(panel):
+    panel.lr_g.value, panel.lr_d.value, panel.beta1.value = 3e-4, 1e-3, 0.9
+    panel.nz.value, panel.width.value, panel.loss.value = 6, 12, "saturating"
+    panel.batch_size.value, panel.steps.value, panel.seed.value = "32", "7", "5"
+    panel.run_name.value = "beta1 0.9"
+
+    panel.train_button.click()
+    record = panel.wait(timeout=300)
+
+    t, m = panel.state.train_cfg, panel.state.model_cfg  # what train_gan received
+    assert (t.lr_g, t.lr_d, t.beta1, t.loss, t.batch_size, t.steps, t.seed) == (3e-4, 1e-3, 0.9, "saturating", 32, 7, 5)
+    assert (t.dataset, t.epochs, t.time_budget) == ("mnist", None, None)
+    assert (m.nz, m.ngf, m.ndf, m.image_size) == (6, 12, 12, PRESETS["mnist28"].model.image_size)
+    assert panel.state.step == 7 and not panel.state.interrupted
+    assert panel.state.history["step"] == list(range(1, 8))
+    # the live view received the data
+    assert panel.live.redraws > 0
+    assert bytes(panel.live.curves.value).startswith(PNG) and bytes(panel.live.samples.value).startswith(PNG)
+    assert panel.live.progress.value == panel.live.progress.max
+    assert "7 steps" in panel.live.status.value
+    # and the run is on record with those settings
+    assert panel.runs == [record]
+    assert record.name == "beta1 0.9" and record.steps == 7 and record.error is None
+    assert record.train_cfg == t and record.model_cfg == m
+    assert len(record.history["d_loss"]) == 7 and record.last_samples.shape == (64, 1, 28, 28)
+    assert not panel.running and not panel.train_button.disabled and panel.stop_button.disabled
+
+
+def test_training_runs_in_the_background(panel):
+    panel.steps.value = "100000"
+    panel.train_button.click()
+    assert panel.running and panel.train_button.disabled and not panel.stop_button.disabled
+    assert panel.state.step < 100000  # click() returned while the thread trains
+    panel.stop_button.click()
+    panel.wait(timeout=300)
+    assert not panel.running
+
+
+def test_stop_ends_a_run_after_the_current_step(panel):
+    panel.steps.value = "100000"
+    panel.train_button.click()
+    _wait_for(lambda: panel.state.step >= 3)
+    panel.stop_button.click()
+    record = panel.wait(timeout=300)
+    assert not panel.running
+    assert 3 <= panel.state.step < 100000 and panel.state.interrupted
+    assert record.interrupted and record.steps == panel.state.step and "(stopped)" in record.label
+    assert panel.state.history["step"][-1] == panel.state.step  # every step done was recorded
+    assert panel.live.progress.bar_style == "warning"
+
+
+def test_stop_pressed_right_after_train_is_not_lost(panel):
+    panel.steps.value = "100000"
+    panel.train_button.click()
+    panel.stop_button.click()
+    record = panel.wait(timeout=300)
+    assert record.interrupted and record.steps < 100000
+
+
+def test_a_train_click_during_a_run_is_refused(panel):
+    panel.steps.value = "100000"
+    panel.train_button.click()
+    first = panel.state
+    assert panel.train() is None and "still going" in panel.message.value
+    assert panel.state is first
+    panel.stop()
+    panel.wait(timeout=300)
+    assert len(panel.runs) == 1
+
+
+def test_runs_are_kept_and_two_can_be_compared(panel):
+    panel.run_name.value = "paper's lr_d"
+    first = panel.run_sync()
+    panel.lr_d.value, panel.run_name.value = 1e-2, "lr_d 1e-2"
+    panel.train_button.click()
+    second = panel.wait(timeout=300)
+    assert panel.runs == [first, second]
+    assert first.train_cfg.lr_d == PRESETS["mnist28"].train.lr_d and second.train_cfg.lr_d == 1e-2
+    assert [label for label, _ in panel.run_a.options] == [first.label, second.label]
+    assert (panel.run_a.value, panel.run_b.value) == (0, 1)  # the last two runs, ready to compare
+    assert bytes(panel.compare_image.value) == b""
+    panel.compare_button.click()
+    assert bytes(panel.compare_image.value).startswith(PNG)
+    fig = plot_comparison(first, second)  # the same picture for a static page
+    assert len(fig.axes) == 6 and [l.get_text() for l in fig.axes[0].get_legend().get_texts()] == [first.name, second.name]
+    assert len(plot_run(second).axes) == 3
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize("control, typed, field", [
+    ("steps", "-5", "steps"),
+    ("steps", "0", "steps"),
+    ("steps", "abc", "steps"),
+    ("batch_size", str(LIMIT + 1), "batch_size"),  # more than the dataset holds (the loader's check)
+    ("batch_size", "abc", "batch_size"),
+    ("batch_size", "-16", "batch_size"),
+    ("time_budget", "abc", "time_budget"),
+    ("time_budget", "-1", "time_budget"),
+    ("seed", "1.5", "seed"),
+])
+def test_bad_values_are_refused_with_a_visible_message(panel, control, typed, field):
+    getattr(panel, control).value = typed
+    panel.train_button.click()
+    shown = panel.message.value
+    assert "Not started" in shown and f"{field}=" in shown and "Traceback" not in shown
+    assert panel.state is None and not panel.running and panel.runs == []  # no training started
+    if typed == str(LIMIT + 1):
+        assert f"only {LIMIT} images" in shown
+    getattr(panel, control).value = {"steps": "2", "time_budget": "", "seed": "0"}.get(control, "16")
+    panel.run_sync()  # corrected: it trains, and the message is gone
+    assert panel.message.value == "" and len(panel.runs) == 1
+
+
+def test_no_stop_condition_is_refused(panel):
+    panel.steps.value, panel.time_budget.value = "", ""
+    panel.train_button.click()
+    assert "steps/epochs/time_budget" in panel.message.value and panel.state is None
+
+
+def test_a_time_budget_alone_stops_the_run(panel):
+    panel.steps.value, panel.time_budget.value = "", "1.5"
+    record = panel.run_sync()
+    assert panel.state.train_cfg.time_budget == 1.5 and panel.state.train_cfg.steps is None
+    assert record.steps > 0 and not record.interrupted and record.seconds < 60
+
+
+def test_a_failed_run_is_shown_in_the_panel_not_as_a_traceback(panel, monkeypatch):
+    def diverge(state, loader, callbacks, progress):
+        raise TrainingDiverged("a loss became NaN or infinite at step 3: the run diverged")
+
+    monkeypatch.setattr(dcgan_tutorial.widgets, "train_gan", diverge)
+    panel.train_button.click()
+    record = panel.wait(timeout=60)
+    assert "The run failed" in panel.message.value and "diverged" in panel.message.value
+    assert record.error and "(failed)" in record.label and not panel.running
+    assert not panel.train_button.disabled
+
+
+def test_the_preset_dropdown_loads_the_preset(panel):
+    panel.preset.value = "paper64"
+    p = PRESETS["paper64"]
+    assert (panel.width.value, panel.nz.value, panel.batch_size.value) == (p.model.ngf, p.model.nz, str(p.train.batch_size))
+    assert (panel.lr_g.value, panel.lr_d.value, panel.beta1.value) == (p.train.lr_g, p.train.lr_d, p.train.beta1)
+    panel.preset.value = "mnist28"
+    assert panel.lr_g.value == PRESETS["mnist28"].train.lr_g
+
+
+def test_the_panel_displays_as_a_widget(panel):
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_enable_colab_only_acts_in_colab(monkeypatch):
+    assert enable_colab() is False  # not in Colab: nothing to do
+    calls = []
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append(1))
+    colab = types.ModuleType("google.colab")
+    colab.output = output
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    assert enable_colab() is True and calls == [1]
+
+
+# --- the latent explorer ------------------------------------------------------------------------
+
+@pytest.fixture
+def trained(panel):
+    panel.nz.value, panel.steps.value = 8, "6"
+    panel.run_sync()
+    return panel.state
+
+
+def test_moving_a_slider_changes_the_image_and_coming_back_restores_it(trained):
+    explorer = LatentExplorer(trained.G, n_images=4, n_directions=3)
+    start, redraws = bytes(explorer.image.value), explorer.redraws
+    assert start.startswith(PNG) and len(explorer.sliders) == 3
+    explorer.sliders[1].value = 2.0
+    moved = bytes(explorer.image.value)
+    assert moved != start and explorer.redraws == redraws + 1
+    explorer.sliders[1].value = 0.0
+    assert bytes(explorer.image.value) == start
+    explorer.t.value = 0.5
+    assert bytes(explorer.image.value) not in (start, moved)
+    explorer.seed_b.value = 7
+    assert explorer.caption.value.startswith("seeds 0 -> 7, t = 0.50")
+    explorer.reset()
+    assert bytes(explorer.image.value) == start and explorer.t.value == 0.0
+
+
+def test_same_seed_and_position_give_the_same_image(trained, tmp_path):
+    settings = dict(n_images=4, n_directions=2, direction_seed=3, seed_a=11, seed_b=12)
+    a = LatentExplorer(trained.G, **settings)
+    path = save_checkpoint(trained, tmp_path / "checkpoint.pt")
+    b = LatentExplorer.from_checkpoint(path, **settings)
+    for explorer in (a, b):
+        explorer.sliders[0].value, explorer.t.value = -1.5, 0.25
+    assert bytes(a.image.value) == bytes(b.image.value)
+    assert torch.equal(a.images(), b.images())
+    c = LatentExplorer(trained.G, **{**settings, "seed_a": 13})
+    c.sliders[0].value, c.t.value = -1.5, 0.25
+    assert bytes(c.image.value) != bytes(a.image.value)
+
+
+def test_directions_are_orthonormal_and_seeded():
+    d = orthonormal_directions(16, 4, seed=0)
+    assert d.shape == (4, 16)
+    torch.testing.assert_close(d @ d.T, torch.eye(4), atol=1e-5, rtol=0)
+    assert torch.equal(d, orthonormal_directions(16, 4, seed=0))
+    assert not torch.equal(d, orthonormal_directions(16, 4, seed=1))
+    with pytest.raises(ValueError, match="nz=2"):
+        orthonormal_directions(2, 3)
+
+
+def test_slerp_ends_at_both_seeds_and_stays_near_the_sphere():
+    z0, z1 = sample_noise(8, 100, 0), sample_noise(8, 100, 1)
+    assert torch.equal(slerp(z0, z1, 0.0), z0) and torch.equal(slerp(z0, z1, 1.0), z1)
+    torch.testing.assert_close(slerp(z0, z1, 1 - 1e-9), z1, atol=1e-5, rtol=0)
+    mid = slerp(z0, z1, 0.5)
+    radius = (z0.flatten(1).norm(dim=1) + z1.flatten(1).norm(dim=1)) / 2
+    lerp = ((z0 + z1) / 2).flatten(1).norm(dim=1)
+    assert ((mid.flatten(1).norm(dim=1) - radius).abs() < 0.1 * radius).all()
+    assert (mid.flatten(1).norm(dim=1) > lerp).all()  # the straight line cuts inside the sphere
+    torch.testing.assert_close(slerp(z0, z0, 0.3), z0)  # parallel rows: no division by zero
