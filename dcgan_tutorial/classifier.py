@@ -17,6 +17,10 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 CLASSIFIER_FILES = {"mnist": ASSETS / "mnist_classifier.pt", "fashion-mnist": ASSETS / "fashion-mnist_classifier.pt"}
 
 
+class ClassifierError(ValueError):
+    """The shipped classifier is missing, damaged, or there is none for a dataset."""
+
+
 class DigitClassifier(nn.Module):
     """Images (B, 1, 28, 28) in [-1, 1] -> class logits (B, n_classes); ``features`` gives (B, 128)."""
 
@@ -71,15 +75,16 @@ def load_classifier(dataset: str = "mnist", device: torch.device | str = "cpu") 
     """The shipped classifier for ``dataset``, in eval mode (loaded with ``weights_only=True``)."""
     path = CLASSIFIER_FILES.get(dataset)
     if path is None:
-        raise ValueError(f"dataset={dataset!r} has no shipped classifier: choose one of {', '.join(CLASSIFIER_FILES)}")
+        raise ClassifierError(f"dataset={dataset!r} has no shipped classifier: choose one of "
+                              f"{', '.join(CLASSIFIER_FILES)}")
     if not path.is_file():
-        raise FileNotFoundError(f"the classifier weights {path} are missing: reinstall dcgan_tutorial, or "
+        raise ClassifierError(f"the classifier weights {path} are missing: reinstall dcgan_tutorial, or "
                                 f"train them with 'python scripts/train_classifier.py --dataset {dataset}'")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
         model = DigitClassifier(n_classes=int(data["n_classes"]))
         model.load_state_dict(data["state_dict"])
     except Exception as err:  # a damaged or foreign file: say which and how to fix
-        raise ValueError(f"{path} is not a usable classifier file ({err}); reinstall dcgan_tutorial or retrain "
+        raise ClassifierError(f"{path} is not a usable classifier file ({err}); reinstall dcgan_tutorial or retrain "
                          f"it with scripts/train_classifier.py") from err
     return model.to(device).eval()

@@ -112,15 +112,50 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to train; auto picks the GPU when there is one")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    s = sub.add_parser("sample", help="write images from a trained checkpoint",
-                       description="Write N images from a checkpoint's generator as DIR/images/sample_*.png "
+    s = sub.add_parser("sample", help="write images from a trained checkpoint or a shipped generator",
+                       description="Write N images from a generator as DIR/images/sample_*.png "
                                    "(grey for MNIST) and DIR/grid.png.")
-    s.add_argument("--checkpoint", required=True, metavar="FILE", help="a checkpoint.pt written by train")
+    _add_generator_source(s)
     s.add_argument("--n", type=_positive(int), default=64, help="number of images (default 64)")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed (default 0)")
     s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where to run G")
+
+    e = sub.add_parser("evaluate", help="measure a generator: FID, class coverage, class histogram",
+                       description="Print the FID of N generated images against the 10,000 test images, on the "
+                                   "features of the classifier shipped with the package (works offline), the "
+                                   "number of classes present, the KL divergence from uniform and the class "
+                                   "histogram.")
+    _add_generator_source(e)
+    e.add_argument("--data-root", default=None, metavar="DIR",
+                   help="folder holding MNIST/raw (default: $DCGAN_TUTORIAL_DATA, else ./data)")
+    e.add_argument("--no-download", action="store_true", help="never try to download missing data")
+    e.add_argument("--n", type=_positive(int), default=10_000, help="generated images to measure (default 10000)")
+    e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed (default 0)")
+    e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where to run G")
     return parser
+
+
+def _add_generator_source(parser) -> None:
+    from .pretrained import PRETRAINED
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="FILE", help="a checkpoint.pt written by train (or its run folder)")
+    source.add_argument("--pretrained", choices=sorted(PRETRAINED),
+                        help="a generator shipped with the package (trained on MNIST; see README)")
+
+
+def _load_generator(args, device):
+    """(G, dataset name, description) from --checkpoint or --pretrained."""
+    from .checkpoint import configs_of, load_generator, read_checkpoint
+    from .pretrained import load_pretrained
+
+    if args.pretrained:
+        G, _, meta = load_pretrained(args.pretrained, device)
+        return G, meta["dataset"], f"shipped generator '{args.pretrained}' (step {meta['step']})"
+    G, _ = load_generator(args.checkpoint, device)
+    data = read_checkpoint(args.checkpoint)
+    return G, configs_of(data)[1].dataset, f"{args.checkpoint} (step {data['step']})"
 
 
 def _config_message(err: ConfigError) -> str:
@@ -234,30 +269,55 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from .sample import sample_from_checkpoint
+    from .sample import sample_images, save_samples
     from .train import pick_device
 
     out = Path(args.out)
     _check_writable(out)
-    paths = sample_from_checkpoint(args.checkpoint, args.n, out, seed=args.seed, device=pick_device(args.device))
-    print(f"wrote {len(paths)} images to {paths[0].parent}/ and the grid {out / 'grid.png'}")
+    device = pick_device(args.device)
+    G, _, what = _load_generator(args, device)
+    paths = save_samples(sample_images(G, args.n, args.seed), out)
+    print(f"wrote {len(paths)} images from {what} to {paths[0].parent}/ and the grid {out / 'grid.png'}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .classifier import load_classifier
+    from .data import CLASS_NAMES, load_images
+    from .metrics import class_coverage, classifier_fid, generator_samples
+    from .train import pick_device
+
+    device = pick_device(args.device)
+    G, dataset, what = _load_generator(args, device)
+    real, _ = load_images(dataset, args.data_root, train=False, download=not args.no_download)
+    classifier = load_classifier(dataset, device)
+    fakes = generator_samples(G, args.n, seed=args.seed)
+    fid = classifier_fid(real, fakes, classifier)
+    coverage = class_coverage(fakes, classifier)
+    print(f"generator: {what}")
+    print(f"FID ({dataset} classifier features, {args.n} generated vs {len(real)} test images): {fid:.2f}")
+    print(f"coverage: {coverage.classes_present} of {len(coverage.counts)} classes present, "
+          f"KL from uniform {coverage.kl_from_uniform:.4f} nats")
+    print("class histogram: " + ", ".join(f"{name} {count} ({100 * count / args.n:.1f}%)"
+                                          for name, count in zip(CLASS_NAMES[dataset], coverage.counts)))
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input)."""
     from .checkpoint import CheckpointError
+    from .classifier import ClassifierError
     from .data import DatasetError
     from .train import TrainingDiverged
 
     try:
         args = build_parser().parse_args(argv)
-        return _train(args) if args.command == "train" else _sample(args)
+        return {"train": _train, "sample": _sample, "evaluate": _evaluate}[args.command](args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
     except ConfigError as err:
         print(f"error: {_config_message(err)}", file=sys.stderr)
-    except (CheckpointError, DatasetError) as err:
+    except (CheckpointError, DatasetError, ClassifierError) as err:
         print(f"error: {err}", file=sys.stderr)
     except RuntimeError as err:
         if isinstance(err, TrainingDiverged):

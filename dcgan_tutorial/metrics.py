@@ -84,3 +84,26 @@ def generator_samples(G: nn.Module, n: int, seed: int = 0, batch_size: int = 100
 def max_kl_from_uniform(n_classes: int = 10) -> float:
     """The KL of a one-class histogram from uniform: ``log(n_classes)``."""
     return math.log(n_classes)
+
+
+@torch.no_grad()
+def nearest_training_images(fakes: torch.Tensor, train: torch.Tensor, k: int = 1,
+                            chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each generated image, the ``k`` nearest training images by pixel distance.
+
+    fakes (M, C, H, W) and train (N, C, H, W), uint8 or float in [-1, 1], the same size.
+    Returns (distances (M, k), indices into ``train`` (M, k)): a generator that memorised
+    its data would have near-zero distances.
+    """
+    def flat(x):
+        x = x.float() * (2.0 / 255.0) - 1.0 if x.dtype == torch.uint8 else x.float()
+        return x.flatten(1)
+
+    train_flat = flat(train)
+    dists, idxs = [], []
+    for part in fakes.split(chunk):
+        d = torch.cdist(flat(part), train_flat)
+        values, indices = d.topk(k, dim=1, largest=False)
+        dists.append(values)
+        idxs.append(indices)
+    return torch.cat(dists), torch.cat(idxs)

@@ -1,0 +1,69 @@
+"""Trained generators shipped with the package, loaded offline with ``weights_only=True``.
+
+A shipped file holds only what sampling needs: the generator's weights, its model config and
+where it came from (the command, the hardware and the time of the training run that made it;
+``dcgan_tutorial/assets/README.md`` lists them). ``export_generator`` makes one from a
+training checkpoint.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .checkpoint import CheckpointError, atomic_save, configs_of, read_checkpoint
+from .classifier import ASSETS
+from .config import ConfigError, ModelConfig, config_from_dict, config_to_dict
+from .models import Generator
+
+FORMAT = "dcgan_tutorial.generator"
+FORMAT_VERSION = 1
+PRETRAINED = {"mnist": ASSETS / "mnist_generator.pt"}
+
+
+def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, provenance: dict[str, Any]) -> Path:
+    """Write the generator of a training checkpoint as a small shippable file."""
+    data = read_checkpoint(checkpoint)
+    model_cfg, train_cfg = configs_of(data)
+    return atomic_save({"format": FORMAT, "format_version": FORMAT_VERSION, "model_config": config_to_dict(model_cfg),
+                        "dataset": train_cfg.dataset, "step": int(data["step"]), "G": data["G"],
+                        "provenance": provenance}, out)
+
+
+def load_generator_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
+    """A generator file written by ``export_generator``: (G in eval mode, its config, its metadata)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"generator file {path} does not exist")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # weights_only: nothing in the file runs, whatever it holds
+        raise CheckpointError(f"{path} is not a readable generator file (truncated or corrupt; nothing in it was "
+                              f"run): {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}"
+                              ) from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} is not a dcgan_tutorial generator file (format {FORMAT} version "
+                              f"{FORMAT_VERSION})")
+    try:
+        cfg = config_from_dict(ModelConfig, data["model_config"]).validate()
+        G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size)
+        G.load_state_dict(data["G"])
+    except (ConfigError, KeyError, TypeError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its weights do not fit its model configuration (wrong shape or damaged): "
+                              f"{str(err).splitlines()[0]}") from err
+    meta = {k: data.get(k) for k in ("dataset", "step", "provenance")}
+    return G.to(device).eval(), cfg, meta
+
+
+def load_pretrained(name: str = "mnist", device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
+    """A generator shipped with the package, by name (``mnist``)."""
+    if name not in PRETRAINED:
+        raise ConfigError("pretrained", name, f"choose one of {', '.join(PRETRAINED)}")
+    path = PRETRAINED[name]
+    if not path.is_file():
+        raise CheckpointError(f"the shipped generator {path} is missing: reinstall dcgan_tutorial, or make it with "
+                              f"'python scripts/train_pretrained.py' (see dcgan_tutorial/assets/README.md)")
+    return load_generator_file(path, device)

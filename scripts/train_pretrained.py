@@ -1,0 +1,59 @@
+"""Train the generator shipped as ``--pretrained mnist`` with the package's own ``train`` command,
+then export its generator with the command, the hardware and the time recorded in the file.
+
+    python scripts/train_pretrained.py --data-root DIR -- --time-budget 1800 --device auto
+
+Everything after ``--`` is passed to ``python -m dcgan_tutorial train``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from dcgan_tutorial.pretrained import PRETRAINED, export_generator
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return f"{cpu}, {torch.get_num_threads()} threads"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--run-dir", default="runs/pretrained-mnist")
+    parser.add_argument("train_args", nargs="*", help="arguments for 'python -m dcgan_tutorial train'")
+    args = parser.parse_args()
+
+    command = [sys.executable, "-m", "dcgan_tutorial", "train", "--dataset", "mnist", "--out", args.run_dir,
+               "--overwrite", "--no-progress", *(["--data-root", args.data_root] if args.data_root else []),
+               *args.train_args]
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    seconds = time.perf_counter() - start
+    shown = ["python", *command[1:]]
+    if args.data_root:
+        i = shown.index("--data-root")
+        shown[i + 1] = "DIR"
+    provenance = {"command": shlex.join(shown), "hardware": hardware(), "seconds": round(seconds, 1),
+                  "torch": torch.__version__, "date": datetime.date.today().isoformat()}
+    path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED["mnist"], provenance)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
+
+
+if __name__ == "__main__":
+    main()
