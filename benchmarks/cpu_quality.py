@@ -104,12 +104,19 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--max-steps", type=int, default=None, help="train each recipe this far (default: budget)")
     parser.add_argument("--only", nargs="*", default=None, help="names of candidates to run")
+    parser.add_argument("--speed", default=None,
+                        help="JSON of steps/s per recipe measured earlier on an idle machine (skips measuring)")
+    parser.add_argument("--curve-threads", type=int, default=None,
+                        help="torch threads while training the curves (quality per step does not depend on it)")
     parser.add_argument("--out", default="benchmarks/results/cpu_quality.json")
     args = parser.parse_args()
 
+    threads = torch.get_num_threads()
     names = args.only or list(CANDIDATES)
-    speed = throughput(names, args.data_root)
-    print("steps/s:", speed, flush=True)
+    speed = json.loads(args.speed) if args.speed else throughput(names, args.data_root)
+    print("steps/s:", json.dumps(speed), flush=True)
+    if args.curve_threads:
+        torch.set_num_threads(args.curve_threads)
     classifier = load_classifier()
     real_test, _ = load_images("mnist", args.data_root, train=False)
     results = {}
@@ -125,9 +132,11 @@ def main() -> None:
         print(f"{n:36s} {r['steps_per_s']:8.1f} {r['steps_in_budget']:16d} {r['at_budget']['fid']:8.2f} "
               f"{r['at_budget']['classes_present']:8d}")
     record = {"date": datetime.date.today().isoformat(), "torch": torch.__version__,
-              "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "budget_s": args.budget,
+              "machine": f"{platform.machine()}, {threads} threads", "budget_s": args.budget,
               "command": "python benchmarks/cpu_quality.py " + " ".join(
-                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "only"),
+                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                  if v is not None and k not in ("only", "speed", "curve_threads", "data_root")),
+              "throughput_source": "--speed (measured earlier by this script)" if args.speed else "this run",
               "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1))

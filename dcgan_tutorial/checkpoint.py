@@ -125,8 +125,8 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     model_cfg, train_cfg = configs_of(data)
     state = make_state(model_cfg, train_cfg, device)
     try:
-        state.G.load_state_dict(data["G"])
-        state.D.load_state_dict(data["D"])
+        unwrap(state.G).load_state_dict(data["G"])
+        unwrap(state.D).load_state_dict(data["D"])
         state.opt_g.load_state_dict(data["opt_g"])
         state.opt_d.load_state_dict(data["opt_d"])
     except (RuntimeError, ValueError, KeyError) as err:

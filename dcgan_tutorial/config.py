@@ -98,6 +98,8 @@ class TrainConfig:
     sample_every: int = 200  # keep a fixed-noise grid every this many steps (about 20 grids in 3 min on a CPU)
     log_every: int = 20  # read losses back from the device every this many steps (one sync each)
     checkpoint_every: int = 1000  # write the checkpoint every this many steps, and at the end
+    fast: bool = True  # the device's fastest settings (speed.py); False: the plain fp32 path
+    compile: bool = False  # torch.compile G and D: pays off on a GPU, its compile time does not on a CPU
 
     def validate(self) -> "TrainConfig":
         if self.dataset not in DATASETS:

@@ -57,8 +57,14 @@ def distribute_state(state, rank: int, device: torch.device) -> None:
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The model inside a DDP wrapper (or the model itself)."""
-    return model.module if isinstance(model, DistributedDataParallel) else model
+    """The model inside DDP and ``torch.compile`` wrappers (or the model itself)."""
+    while True:
+        if isinstance(model, DistributedDataParallel):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):  # torch.compile's OptimizedModule
+            model = model._orig_mod
+        else:
+            return model
 
 
 def agree_to_stop(local: bool) -> bool:

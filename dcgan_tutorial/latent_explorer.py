@@ -21,7 +21,8 @@ from .checkpoint import load_generator
 from .sample import sample_noise
 from .train import generate
 from .viz import show_grid
-from .widgets import enable_colab, grid_png
+from .runs import grid_png
+from .widgets import enable_colab
 
 
 def orthonormal_directions(nz: int, k: int, seed: int = 0) -> torch.Tensor:
@@ -96,7 +97,9 @@ class LatentExplorer:
         return cls(G, **kwargs)
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = f"LatentExplorer: nz={self.nz}, {len(self.sliders)} directions"
+        return bundle
 
     def latent(self, seed_a: Optional[int] = None, seed_b: Optional[int] = None, t: Optional[float] = None,
                position: Optional[Sequence[float]] = None) -> torch.Tensor:
@@ -134,7 +137,7 @@ class LatentExplorer:
             self._holding = False
         self.update()
 
-    def plot_sweeps(self, positions: Sequence[float] = (-3, -1.5, 0, 1.5, 3), image: int = 0,
+    def plot_sweeps(self, positions: Sequence[float] = (-3, -2, -1, 0, 1, 2, 3), image: int = 0,
                     steps: int = 7, fig=None):
         """A static picture of what the sliders do for one image: a row per direction, and a slerp row."""
         rows = []

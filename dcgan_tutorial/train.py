@@ -30,6 +30,7 @@ from .config import ModelConfig, TrainConfig
 from .data import InMemoryLoader, unscale_images
 from .losses import d_loss, g_loss
 from .models import build_models
+from .speed import PLAIN, SpeedSettings, make_adam, prepare_model, speed_settings
 
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 
@@ -71,6 +72,7 @@ class GANState:
     epoch: int = 0  # complete passes over the data
     history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, uint8 G(fixed_z))
+    speed: SpeedSettings = PLAIN  # how the step runs fast on this device (speed.py)
     stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
     interrupted: bool = False  # training ended because of a stop request
 
@@ -84,17 +86,20 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     model_cfg.validate()
     train_cfg.validate()
     device = torch.device(device)
+    speed = speed_settings(device, train_cfg.fast, train_cfg.compile)
     torch.manual_seed(train_cfg.seed)  # G and D's initial weights
     G, D = build_models(model_cfg)
-    G, D = G.to(device), D.to(device)
+    G, D = prepare_model(G.to(device), speed), prepare_model(D.to(device), speed)
     betas = (train_cfg.beta1, train_cfg.beta2)
-    opt_g = torch.optim.Adam(G.parameters(), lr=train_cfg.lr_g, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=train_cfg.lr_d, betas=betas)
+    opt_g = make_adam(G.parameters(), train_cfg.lr_g, betas, speed)
+    opt_d = make_adam(D.parameters(), train_cfg.lr_d, betas, speed)
+    if speed.compile:
+        G, D = torch.compile(G), torch.compile(D)
     # fixed_z from its own CPU generator: the same grid noise on every device and in every run
     z_gen = torch.Generator().manual_seed(train_cfg.seed)
     fixed_z = torch.randn(train_cfg.n_fixed, model_cfg.nz, 1, 1, generator=z_gen).to(device)
     noise_gen = torch.Generator(device=device).manual_seed(train_cfg.seed + 1)
-    return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen)
+    return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed)
 
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor) -> dict:
@@ -132,9 +137,10 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss:
 def train_step(state: GANState, real: torch.Tensor) -> dict:
     """One D step and one G step on a batch of real images (B, nc, H, W) in [-1, 1]."""
     z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
-    fake = state.G(z)
-    stats = d_step(state.D, state.opt_d, real, fake.detach())
-    stats.update(g_step(state.D, state.opt_g, fake, state.train_cfg.loss))
+    with state.speed.autocast(state.device):  # bf16 on a GPU; nothing on the CPU (speed.py)
+        fake = state.G(z)
+        stats = d_step(state.D, state.opt_d, state.speed.prepare_batch(real), fake.detach())
+        stats.update(g_step(state.D, state.opt_g, fake, state.train_cfg.loss))
     return stats
 
 

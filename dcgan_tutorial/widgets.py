@@ -4,30 +4,27 @@
 ``TrainConfig`` (checked by their own ``validate``), trains in a background thread so the
 notebook stays responsive, and watches the run with ``LivePlots``, an ordinary ``Callback``
 that redraws the curves and the fixed-noise grid. Every finished run is kept as a
-``RunRecord`` so two runs can be compared. Needs ``ipywidgets`` (8 or later).
+``RunRecord`` (``runs.py``) so two runs can be compared. Needs ``ipywidgets`` (8 or later).
 
 The latent explorer lives in ``latent_explorer.py``.
 """
 from __future__ import annotations
 
 import html
-import io
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Optional
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-from torchvision.transforms.functional import to_pil_image
 
 from .config import DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, ModelConfig, TrainConfig
 from .data import DatasetError, make_loader
+from .runs import RunRecord, curves_png, figure_png, grid_png, plot_comparison
 from .train import Callback, GANState, TrainingDiverged, make_state, pick_device, train_gan
-from .viz import image_grid, plot_d_outputs, plot_losses, show_grid
 
 
 def enable_colab() -> bool:
@@ -38,99 +35,6 @@ def enable_colab() -> bool:
         return False
     output.enable_custom_widget_manager()
     return True
-
-
-# --- pictures as PNG bytes (for ipywidgets.Image; no pyplot, so safe in a thread) ---------
-
-def figure_png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
-
-
-def grid_png(images: torch.Tensor, nrow: int = 8, scale: int = 3) -> bytes:
-    """``images`` (B, nc, H, W), uint8 or float in [-1, 1], as one PNG grid enlarged ``scale`` times."""
-    picture = to_pil_image(image_grid(images, nrow))
-    picture = picture.resize((picture.width * scale, picture.height * scale), resample=0)  # 0: nearest
-    buffer = io.BytesIO()
-    picture.save(buffer, format="png")
-    return buffer.getvalue()
-
-
-def curves_png(history: dict, title: str = "") -> bytes:
-    """The losses and D's outputs of ``history`` side by side, as PNG."""
-    fig = Figure(figsize=(10, 3.2), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    plot_losses(history, ax1)
-    plot_d_outputs(history, ax2)
-    if title:
-        fig.suptitle(title)
-    return figure_png(fig)
-
-
-# --- a finished run, and figures of one run or two -----------------------------------------
-
-@dataclass
-class RunRecord:
-    """One finished run: its settings, its curves, its last fixed-noise grid and its generator."""
-
-    name: str
-    model_cfg: ModelConfig
-    train_cfg: TrainConfig
-    history: dict  # step, d_loss, g_loss, d_real, d_fake: lists, one value per step
-    last_samples: torch.Tensor  # uint8 (n_fixed, nc, H, W): G(fixed_z) at the last step
-    steps: int
-    seconds: float
-    interrupted: bool = False
-    error: Optional[str] = None  # why the run failed (e.g. it diverged), else None
-    G: Optional[torch.nn.Module] = None
-
-    @property
-    def label(self) -> str:
-        end = " (stopped)" if self.interrupted else " (failed)" if self.error else ""
-        return f"{self.name}: {self.steps} steps{end}"
-
-    def settings(self) -> str:
-        t, m = self.train_cfg, self.model_cfg
-        return (f"lr_g {t.lr_g:.0e}, lr_d {t.lr_d:.0e}, beta1 {t.beta1}, batch {t.batch_size}, nz {m.nz}, "
-                f"width {m.ngf}, {t.loss}")
-
-
-def plot_run(run: RunRecord, fig=None):
-    """Losses, D's outputs and the last grid of one run. ``fig``: a Figure to draw on (default: a new pyplot one)."""
-    fig = fig if fig is not None else plt.figure(figsize=(15, 3.9), layout="constrained")
-    axes = fig.subplots(1, 3, width_ratios=[1.3, 1.3, 1])
-    plot_losses(run.history, axes[0])
-    plot_d_outputs(run.history, axes[1])
-    show_grid(run.last_samples, title=f"G(fixed_z) at step {run.steps}", ax=axes[2])
-    fig.suptitle(f"{run.label}\n{run.settings()}")
-    return fig
-
-
-def plot_comparison(run_a: RunRecord, run_b: RunRecord, fig=None, window: int = 25):
-    """D loss, G loss, D(x), D(G(z)) of two runs on shared axes, and each run's last grid."""
-    from .viz import smooth
-
-    fig = fig if fig is not None else plt.figure(figsize=(15, 7), layout="constrained")
-    axes = fig.subplots(2, 3, width_ratios=[1.2, 1.2, 1])
-    panels = [("d_loss", "D loss", axes[0, 0]), ("g_loss", "G loss", axes[0, 1]),
-              ("d_real", "D(x) on real images", axes[1, 0]), ("d_fake", "D(G(z)) on fakes", axes[1, 1])]
-    for key, title, ax in panels:
-        for run, color in ((run_a, "tab:blue"), (run_b, "tab:orange")):
-            h = run.history
-            ax.plot(h["step"], h[key], color=color, alpha=0.2, linewidth=0.8)
-            ax.plot(h["step"], smooth(h[key], window), color=color, label=run.name)
-        if key in ("d_real", "d_fake"):
-            ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
-            ax.set_ylim(0, 1)
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        ax.set_ylabel("probability 'real'" if key in ("d_real", "d_fake") else "loss")
-        ax.legend()
-    show_grid(run_a.last_samples, title=f"{run_a.name}, step {run_a.steps}", ax=axes[0, 2])
-    show_grid(run_b.last_samples, title=f"{run_b.name}, step {run_b.steps}", ax=axes[1, 2])
-    fig.suptitle(f"{run_a.name} (blue): {run_a.settings()}\n{run_b.name} (orange): {run_b.settings()}")
-    return fig
 
 
 # --- the live view: a Callback that redraws widgets -------------------------------------------
@@ -258,8 +162,8 @@ class TrainingPanel:
         self.compare_button = widgets.Button(description="Compare", icon="columns")
         self.compare_image = widgets.Image(format="png", layout=widgets.Layout(width="900px"))
 
-        self.preset.observe(self._load_preset, names="value")
-        self._load_preset()
+        self.preset.observe(self.load_preset, names="value")
+        self.load_preset()
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
         self.compare_button.on_click(lambda _: self.compare())
@@ -276,9 +180,11 @@ class TrainingPanel:
                                     widgets.HBox([self.live.curves, self.live.samples]), compare])
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)  # the controls; text where widgets cannot show
+        bundle["text/plain"] = f"TrainingPanel: {len(self.runs)} run(s) kept; open in Jupyter or Colab to use it"
+        return bundle
 
-    def _load_preset(self, change=None) -> None:
+    def load_preset(self, change=None) -> None:
         """Put the chosen preset's model and recipe into the controls."""
         p = PRESETS[self.preset.value]
         self.dataset.value, self.loss.value = p.train.dataset, p.train.loss

@@ -13,11 +13,22 @@ from dcgan_tutorial.latent_explorer import LatentExplorer, orthonormal_direction
 from dcgan_tutorial.sample import sample_noise
 from dcgan_tutorial.train import TrainingDiverged
 import dcgan_tutorial.widgets
-from dcgan_tutorial.widgets import TrainingPanel, enable_colab, plot_comparison, plot_run
+from dcgan_tutorial.runs import plot_comparison, plot_run
+from dcgan_tutorial.widgets import TrainingPanel, enable_colab
 
 matplotlib.use("Agg")
 PNG = b"\x89PNG\r\n\x1a\n"
 LIMIT = 256  # images: enough for a few batches, fast to load
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the panel's training thread and the test share 2 cores; spinning
+    OpenMP workers made each tiny step up to 20x slower on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

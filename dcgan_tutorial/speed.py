@@ -1,0 +1,62 @@
+"""Speed: the settings that make a training step fast on each device, and nothing else.
+
+None of these changes what is learned: in fp32 on the CPU the fast and the plain step give the
+same losses (``tests/test_speed.py``); bf16 autocast on a GPU rounds activations, which changes
+the numbers slightly, not the method. The figures behind each choice are in
+``benchmarks/results/`` (``python benchmarks/throughput.py``).
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SpeedSettings:
+    channels_last: bool  # NHWC memory layout: what cuDNN's and oneDNN's fastest convolutions want
+    fused_adam: bool  # one fused kernel for every Adam update instead of a loop over tensors
+    bf16: bool  # bfloat16 autocast for the convolutions (fp32 weights, losses and optimiser)
+    compile: bool  # torch.compile G and D
+
+    def autocast(self, device: torch.device):
+        """The context a forward pass runs in."""
+        if self.bf16:
+            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def prepare_batch(self, images: torch.Tensor) -> torch.Tensor:
+        return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
+
+
+PLAIN = SpeedSettings(channels_last=False, fused_adam=False, bf16=False, compile=False)
+
+
+def speed_settings(device: torch.device, fast: bool = True, compile: bool = False) -> SpeedSettings:
+    """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path)."""
+    if not fast:
+        return SpeedSettings(False, False, False, compile)
+    if device.type == "cuda":
+        # GPU: NHWC + bf16 let cuDNN use tensor cores; fused Adam is one kernel launch per step
+        return SpeedSettings(channels_last=True, fused_adam=True, bf16=torch.cuda.is_bf16_supported(),
+                             compile=compile)
+    if device.type == "cpu":
+        return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM, bf16=False, compile=compile)
+    return SpeedSettings(False, False, False, compile)  # MPS: the plain path
+
+
+# Measured with benchmarks/throughput.py on the 2-core CPU (benchmarks/results/throughput_cpu.json).
+CPU_CHANNELS_LAST = True
+CPU_FUSED_ADAM = True
+
+
+def make_adam(params, lr: float, betas: tuple[float, float], settings: SpeedSettings) -> torch.optim.Adam:
+    """Adam, fused when the settings say so (same update rule either way)."""
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True if settings.fused_adam else None)
+
+
+def prepare_model(model: nn.Module, settings: SpeedSettings) -> nn.Module:
+    """The model in the memory layout the settings ask for (compiling is done separately)."""
+    return model.to(memory_format=torch.channels_last) if settings.channels_last else model
