@@ -10,7 +10,8 @@ from .config import PRESETS, ConfigError, ModelConfig, Preset, TrainConfig, get_
 from .data import DatasetNotFoundError, InMemoryLoader, load_images, make_loader, scale_images, unscale_images
 from .losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
 from .models import Discriminator, Generator, build_models, count_parameters, dcgan_weights_init
-from .train import Callback, GANState, d_step, g_step, generate, make_state, pick_device, train_gan, train_step
+from .train import (Callback, CollapseWarning, GANState, d_step, g_step, generate, make_state, pick_device, train_gan,
+                    train_step)
 from .checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
 from .sample import sample_images, save_samples
 

@@ -6,6 +6,7 @@ error naming the flag, the value and what is allowed, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -176,13 +177,14 @@ def _train_configs(args):
     """The model and training configs the flags ask for, validated, and the state to resume from."""
     from .checkpoint import load_checkpoint
 
-    stop = {"steps": args.steps, "epochs": args.epochs, "time_budget": args.time_budget}
     overrides = dict(dataset=args.dataset, batch_size=args.batch_size, lr_g=args.lr_g or args.lr,
                      lr_d=args.lr_d or args.lr, beta1=args.beta1, loss=args.loss, seed=args.seed,
                      sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
-    model_flags = dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    stop = {"steps": args.steps, "epochs": args.epochs, "time_budget": args.time_budget}
     if any(v is not None for v in stop.values()):
         overrides.update(stop)  # the limits given replace the preset's; unset ones mean "no limit"
+    model_flags = dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size)
     state = None
     if args.resume:
         state = load_checkpoint(args.resume)  # on the CPU first: checked before anything is written
@@ -196,10 +198,7 @@ def _train_configs(args):
     else:
         preset = get_preset(args.preset or DEFAULT_PRESET)
         model_cfg, base = with_overrides(preset.model, **model_flags), preset.train
-    train_cfg = base.__class__(**{**base.__dict__, **{k: v for k, v in overrides.items()
-                                                      if v is not None or k in stop}})
-    if not any(v is not None for v in stop.values()):
-        train_cfg = base.__class__(**{**train_cfg.__dict__, **{k: getattr(base, k) for k in stop}})
+    train_cfg = dataclasses.replace(base, **overrides)
     return model_cfg.validate(), train_cfg.validate(), state
 
 
