@@ -1,10 +1,13 @@
 """dcgan_tutorial: Deep Convolutional GANs in PyTorch, one small module per concept.
 
-    config      typed configs and named presets         models      G, D, the DCGAN init
-    data        MNIST / Fashion-MNIST in memory          losses      D and G losses on logits
-    train       d_step, g_step, train_gan                checkpoint  save / load the full state
-    sample      images from a trained G                  viz         grids, curves, GIFs
-    cli         python -m dcgan_tutorial train|sample
+    config       typed configs and named presets     models       G, D, the DCGAN init
+    data         MNIST / Fashion-MNIST in memory      losses       D and G losses on logits
+    train        d_step, g_step, train_gan            checkpoint   save / load the full state
+    sample       images from a trained G              viz          grids, curves, GIFs
+    classifier   the shipped MNIST classifier         metrics      FID, class coverage, nearest images
+    pretrained   the shipped generator                speed        fast settings per device
+    distributed  DDP with torchrun                    cli          python -m dcgan_tutorial train|sample|evaluate
+    widgets, latent_explorer, runs: the notebook panels (they need ipywidgets)
 """
 from .config import PRESETS, ConfigError, ModelConfig, Preset, TrainConfig, get_preset
 from .data import DatasetNotFoundError, InMemoryLoader, load_images, make_loader, scale_images, unscale_images

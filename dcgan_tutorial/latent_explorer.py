@@ -22,7 +22,7 @@ from .sample import sample_noise
 from .train import generate
 from .viz import show_grid
 from .runs import grid_png
-from .widgets import enable_colab
+from .widgets import ShowsWidget, enable_colab
 
 
 def orthonormal_directions(nz: int, k: int, seed: int = 0) -> torch.Tensor:
@@ -55,7 +55,7 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:
     return (w0[:, None] * a + w1[:, None] * b).to(z0.dtype).view_as(z0)
 
 
-class LatentExplorer:
+class LatentExplorer(ShowsWidget):
     """Sliders over the noise z of a generator ``G``; the image grid follows every move.
 
     z = slerp(z(seed A), z(seed B), t) + sum_i a_i * d_i, for ``n_images`` noise vectors at once,
@@ -96,10 +96,8 @@ class LatentExplorer:
         G, _ = load_generator(path, device)
         return cls(G, **kwargs)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"LatentExplorer: nz={self.nz}, {len(self.sliders)} directions"
-        return bundle
+    def _text(self) -> str:
+        return f"LatentExplorer: nz={self.nz}, {len(self.sliders)} directions"
 
     def latent(self, seed_a: Optional[int] = None, seed_b: Optional[int] = None, t: Optional[float] = None,
                position: Optional[Sequence[float]] = None) -> torch.Tensor:

@@ -22,9 +22,10 @@ from .viz import image_grid, plot_d_outputs, plot_losses, show_grid, smooth
 
 # --- pictures as PNG bytes (for ipywidgets.Image; no pyplot, so safe in a thread) ---------
 
-def figure_png(fig: Figure) -> bytes:
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG bytes (``dpi`` pixels per inch of the figure's size)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
+    fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 

@@ -102,6 +102,26 @@ class _StopWhenAsked(Callback):
 
 # --- the panel ------------------------------------------------------------------------------
 
+class ShowsWidget:
+    """Shown in a notebook as its ``widget``; ``_text()`` is the plain-text fallback where widgets cannot run."""
+
+    widget: widgets.Widget
+
+    def _text(self) -> str:
+        return type(self).__name__
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = self._text()
+        return bundle
+
+    if not hasattr(widgets.Widget, "_repr_mimebundle_"):  # ipywidgets 7 (still Colab's default) displays itself
+        def _ipython_display_(self):
+            from IPython.display import display
+
+            display(self.widget)
+
+
 def _number(field: str, text: str, kind: type = int, optional: bool = False):
     """The number typed into a text box; a ``ConfigError`` naming the field when it is not one."""
     text = text.strip()
@@ -114,7 +134,12 @@ def _number(field: str, text: str, kind: type = int, optional: bool = False):
         raise ConfigError(field, text, f"type {what}" + (", or leave it empty for no limit" if optional else ""))
 
 
-class TrainingPanel:
+def _error_html(headline: str, text: str) -> str:
+    """A message for the panel in red, the headline in bold (a message shows in the panel, never a traceback)."""
+    return f"<span style='color:#b00020'><b>{headline}</b> {html.escape(text, quote=False)}</span>"
+
+
+class TrainingPanel(ShowsWidget):
     """Controls for one DCGAN run, a Train and a Stop button, live plots, and a comparison of runs.
 
     ``data_root`` and ``limit`` go to ``make_loader`` (``limit``: keep only the first images, for
@@ -179,10 +204,8 @@ class TrainingPanel:
         self.widget = widgets.VBox([widgets.HTML("<b>Train a DCGAN</b>"), controls, buttons, self.message,
                                     widgets.HBox([self.live.curves, self.live.samples]), compare])
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)  # the controls; text where widgets cannot show
-        bundle["text/plain"] = f"TrainingPanel: {len(self.runs)} run(s) kept; open in Jupyter or Colab to use it"
-        return bundle
+    def _text(self) -> str:
+        return f"TrainingPanel: {len(self.runs)} run(s) kept; open in Jupyter or Colab to use it"
 
     def load_preset(self, change=None) -> None:
         """Put the chosen preset's model and recipe into the controls."""
@@ -209,7 +232,7 @@ class TrainingPanel:
         return model_cfg, train_cfg
 
     def _refuse(self, err: Exception) -> None:
-        self.message.value = (f"<span style='color:#b00020'><b>Not started.</b> {html.escape(str(err), quote=False)}</span>")
+        self.message.value = _error_html("Not started.", str(err))
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -280,7 +303,7 @@ class TrainingPanel:
         if error:
             self.live.progress.bar_style = "danger"
             self.live.redraw(state)
-            self.message.value = f"<span style='color:#b00020'><b>The run failed.</b> {html.escape(error, quote=False)}</span>"
+            self.message.value = _error_html("The run failed.", error)
         else:
             self.live.status.value = f"{record.label} in {seconds:.0f} s"
         options = [(r.label, i) for i, r in enumerate(self.runs)]
@@ -296,6 +319,6 @@ class TrainingPanel:
             return b""
         a = self.run_a.value if a is None else a
         b = self.run_b.value if b is None else b
-        self.compare_image.value = figure_png(plot_comparison(self.runs[a], self.runs[b],
-                                                              fig=Figure(figsize=(15, 7), layout="constrained")))
+        figure = plot_comparison(self.runs[a], self.runs[b], fig=Figure(figsize=(15, 7), layout="constrained"))
+        self.compare_image.value = figure_png(figure, dpi=60)  # 900 pixels wide, as shown
         return bytes(self.compare_image.value)
