@@ -33,8 +33,6 @@ CANDIDATES = {
     "tutorial-style 64/64 b128 lr2e-4": (dict(ngf=64, ndf=64), dict(batch_size=128, lr_g=2e-4, lr_d=2e-4)),
     "32/32 b64 lr2e-4": (dict(ngf=32, ndf=32), dict(batch_size=64, lr_g=2e-4, lr_d=2e-4)),
     "32/32 b64 lrG5e-4 lrD2e-4": (dict(ngf=32, ndf=32), dict(batch_size=64, lr_g=5e-4, lr_d=2e-4)),
-    "32/32 b32 lr2e-4": (dict(ngf=32, ndf=32), dict(batch_size=32, lr_g=2e-4, lr_d=2e-4)),
-    "48/48 b64 lr2e-4": (dict(ngf=48, ndf=48), dict(batch_size=64, lr_g=2e-4, lr_d=2e-4)),
 }
 
 

@@ -29,7 +29,12 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="evaluate every k-th kept checkpoint")
     parser.add_argument("--out", default="benchmarks/results/fid_over_training.json")
     parser.add_argument("--export-best", action="store_true", help=f"write the best generator to {PRETRAINED['mnist']}")
+    parser.add_argument("--export-only", action="store_true", help="export the best of an existing --out file")
     args = parser.parse_args()
+    if args.export_only:
+        record = json.loads(Path(args.out).read_text())
+        export_best(args.run_dir, record["best"], len(record["rows"]))
+        return
 
     classifier = load_classifier("mnist")
     test, _ = load_images("mnist", args.data_root, train=False)
@@ -59,11 +64,15 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(record, indent=1))
     print("reference:", reference, "\nbest:", {k: v for k, v in best.items() if k != "counts"})
     if args.export_best:
-        _, _, meta = load_generator_file(PRETRAINED["mnist"])  # the provenance of the training run
-        provenance = {**meta["provenance"], "selected": f"{best['checkpoint']}: the lowest FID against 10,000 "
-                                                        f"training images among {len(rows)} kept checkpoints"}
-        export_generator(Path(args.run_dir) / "checkpoints" / best["checkpoint"], PRETRAINED["mnist"], provenance)
-        print("exported", best["checkpoint"], "to", PRETRAINED["mnist"])
+        export_best(args.run_dir, best, len(rows))
+
+
+def export_best(run_dir: str, best: dict, n_rows: int) -> None:
+    _, _, meta = load_generator_file(PRETRAINED["mnist"])  # the provenance of the training run
+    provenance = {**meta["provenance"], "selected": f"{best['checkpoint']}: the lowest FID against 10,000 "
+                                                    f"training images among {n_rows} evaluated checkpoints"}
+    export_generator(Path(run_dir) / "checkpoints" / best["checkpoint"], PRETRAINED["mnist"], provenance)
+    print("exported", best["checkpoint"], "to", PRETRAINED["mnist"])
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def main() -> None:
         i = shown.index("--data-root")
         shown[i + 1] = "DIR"
     provenance = {"command": shlex.join(shown), "hardware": hardware(), "seconds": round(seconds, 1),
-                  "torch": torch.__version__, "date": datetime.date.today().isoformat()}
+                  "torch": str(torch.__version__), "date": datetime.date.today().isoformat()}
     path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED["mnist"], provenance)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
 
