@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from dcgan_tutorial.config import ModelConfig, TrainConfig, get_preset
 from dcgan_tutorial.data import make_loader, resolve_data_root
 from dcgan_tutorial.losses import d_loss, g_loss_non_saturating
 from dcgan_tutorial.models import build_models
+from dcgan_tutorial.speed import hardware_name
 from dcgan_tutorial.train import make_state, pick_device, train_step
 
 
@@ -140,8 +140,7 @@ def main() -> None:
     print(f"{args.preset} batch {train_cfg.batch_size} on {device}: reference {result['reference_images_per_s']:.0f} "
           f"images/s, package {result['package_images_per_s']:.0f} images/s, ratio {result['ratio']:.2f}")
     record = {"date": datetime.date.today().isoformat(), "torch": torch.__version__, "device": str(device),
-              "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or
-              platform.machine(), "threads": torch.get_num_threads(), "preset": args.preset,
+              "device_name": hardware_name(device), "threads": torch.get_num_threads(), "preset": args.preset,
               "batch_size": train_cfg.batch_size, **result, "command": "python benchmarks/throughput.py " + " ".join(
                   f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                   if v not in (None, False) and k not in ("data_root", "out"))}

@@ -8,7 +8,9 @@ the numbers slightly, not the method. The figures behind each choice are in
 from __future__ import annotations
 
 import contextlib
+import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -60,3 +62,16 @@ def make_adam(params, lr: float, betas: tuple[float, float], settings: SpeedSett
 def prepare_model(model: nn.Module, settings: SpeedSettings) -> nn.Module:
     """The model in the memory layout the settings ask for (compiling is done separately)."""
     return model.to(memory_format=torch.channels_last) if settings.channels_last else model
+
+
+def hardware_name(device: torch.device | str = "cpu") -> str:
+    """What a timing ran on: the GPU's name, or the CPU's model name and the torch thread count."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        models = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")]
+        name = models[0] if models else name
+    return f"{name}, {torch.get_num_threads()} threads"

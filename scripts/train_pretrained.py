@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import shlex
 import subprocess
 import sys
@@ -19,17 +18,7 @@ from pathlib import Path
 import torch
 
 from dcgan_tutorial.pretrained import PRETRAINED, export_generator
-
-
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return f"{cpu}, {torch.get_num_threads()} threads"
+from dcgan_tutorial.speed import hardware_name
 
 
 def main() -> None:
@@ -49,7 +38,7 @@ def main() -> None:
     if args.data_root:
         i = shown.index("--data-root")
         shown[i + 1] = "DIR"
-    provenance = {"command": shlex.join(shown), "hardware": hardware(), "seconds": round(seconds, 1),
+    provenance = {"command": shlex.join(shown), "hardware": hardware_name(), "seconds": round(seconds, 1),
                   "torch": str(torch.__version__), "date": datetime.date.today().isoformat()}
     path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED["mnist"], provenance)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
