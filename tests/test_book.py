@@ -143,7 +143,7 @@ def _chromium():
 def built_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     shutil.copytree(REPO, out / "src", ignore=shutil.ignore_patterns(".venv", ".git", "_build", "data", "runs",
-                                                                       "__pycache__", "*.egg-info"))
+                                                                       "__pycache__", "*.egg-info", ".pytest_cache"))
     result = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(out / "src"), "-W", "-n",
                              "--keep-going"], capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
@@ -223,5 +223,7 @@ def test_book_builds_and_every_chapter_renders_in_a_browser(served_book, browser
             "return Array.from(document.querySelectorAll('a[href*=\"colab.research.google.com\"]')).map(a => a.href);")
         if name != "intro":
             assert any(f"book/{name}.ipynb" in c for c in colab), f"{name}: no Colab launch button"
-        browser.save_screenshot(str(tmp_path / f"{name}.png"))
+        shots = Path(os.environ.get("DCGAN_TUTORIAL_SCREENSHOTS", tmp_path))  # set it to keep them
+        shots.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(shots / f"{name}.png"))
     assert len(titles) == len(CHAPTERS) + 1
