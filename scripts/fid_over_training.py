@@ -59,7 +59,7 @@ def main() -> None:
     best = min(rows, key=lambda r: r["fid_train"])
     record = {"run_dir": args.run_dir, "n_generated": args.n, "rows": rows, "reference": reference,
               "best": best, "command": "python scripts/fid_over_training.py --run-dir " + args.run_dir +
-              " --data-root DIR" + (" --export-best" if args.export_best else "")}
+              " --data-root DIR" + f" --every {args.every}" + (" --export-best" if args.export_best else "")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1))
     print("reference:", reference, "\nbest:", {k: v for k, v in best.items() if k != "counts"})
