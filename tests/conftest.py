@@ -49,9 +49,3 @@ def tiny_model() -> ModelConfig:
 def tiny_train() -> TrainConfig:
     return TrainConfig(batch_size=8, steps=4, epochs=None, n_fixed=4, sample_every=2, log_every=1,
                        checkpoint_every=100)
-
-
-def random_images(n: int, size: int = 28, nc: int = 1, seed: int = 0) -> torch.Tensor:
-    """uint8 (n, nc, size, size) noise images standing in for data where content does not matter."""
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, nc, size, size), dtype=torch.uint8, generator=gen)

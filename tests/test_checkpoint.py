@@ -9,7 +9,7 @@ from dcgan_tutorial.checkpoint import (CheckpointError, atomic_save, load_checkp
 from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.train import make_state, train_gan, train_step
 
-from conftest import random_images
+from fake_images import random_images
 
 
 def _loader():

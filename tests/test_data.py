@@ -5,7 +5,7 @@ from dcgan_tutorial.config import ConfigError
 from dcgan_tutorial.data import (DATA_ENV, DatasetNotFoundError, InMemoryLoader, load_images, make_loader,
                                  resize_images, resolve_data_root, scale_images, unscale_images)
 
-from conftest import random_images
+from fake_images import random_images
 
 
 def test_data_root_order_argument_then_env_then_default(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 from dcgan_tutorial.checkpoint import read_checkpoint
 from dcgan_tutorial.data import InMemoryLoader
 
-from conftest import random_images
+from fake_images import random_images
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from dcgan_tutorial.cli import main
 from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.train import Callback, TrainingDiverged, make_state, train_gan
 
-from conftest import random_images
+from fake_images import random_images
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.speed import PLAIN, speed_settings
 from dcgan_tutorial.train import make_state, train_gan
 
-from conftest import random_images
+from fake_images import random_images
 
 
 def _run(tiny_model, tiny_train, fast):

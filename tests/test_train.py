@@ -8,7 +8,7 @@ from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.train import (Callback, TrainingDiverged, d_step, g_step, make_state, pick_device, stop_step,
                                   train_gan, train_step)
 
-from conftest import random_images
+from fake_images import random_images
 
 
 def _loader(n=64, batch_size=8, seed=0):
