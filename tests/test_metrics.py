@@ -34,7 +34,8 @@ def test_fid_real_vs_real_is_small_and_noise_is_large(mnist, classifier):
     noise = torch.randint(0, 256, test.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     real_fid = classifier_fid(test, train, classifier)
     noise_fid = classifier_fid(test, noise, classifier)
-    assert real_fid < 15 and noise_fid > 50 * real_fid
+    # FID is biased upwards for small samples: 3,000 against 3,000 gives about 31 (10,000: 2.6)
+    assert real_fid < 50 and noise_fid > 20 * real_fid
 
 
 def test_fid_decreases_as_fakes_are_replaced_by_real_images(mnist, classifier):
@@ -63,7 +64,8 @@ def test_coverage_counts_one_class_as_one_and_balanced_as_ten(mnist, classifier)
 def test_nearest_training_image_of_a_training_image_is_itself(mnist):
     train, _, test, _ = mnist
     dist, idx = nearest_training_images(train[[5, 17, 99]], train, k=2)
-    assert idx[:, 0].tolist() == [5, 17, 99] and torch.all(dist[:, 0] == 0) and torch.all(dist[:, 1] > 0)
+    # cdist's fast matrix-product form leaves a rounding error of about 0.01 on a distance of 0
+    assert idx[:, 0].tolist() == [5, 17, 99] and torch.all(dist[:, 0] < 0.05) and torch.all(dist[:, 1] > 1)
     dist_test, _ = nearest_training_images(test[:10], train)
     assert torch.all(dist_test > 0)
 
