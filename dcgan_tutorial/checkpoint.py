@@ -145,11 +145,11 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
     """Only the generator of a checkpoint (in eval mode) and its model config, for sampling."""
-    from .models import Generator  # local: sampling needs G only
+    from .models import build_generator  # local: sampling needs G only
 
     data = read_checkpoint(path)
     model_cfg, _ = configs_of(data)
-    G = Generator(nz=model_cfg.nz, ngf=model_cfg.ngf, nc=model_cfg.nc, image_size=model_cfg.image_size)
+    G = build_generator(model_cfg)  # the checkpoint's architecture: dcgan, a seed's, or conditional
     try:
         G.load_state_dict(data["G"])
     except RuntimeError as err:

@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, get_preset, with_overrides
+from .config import (DATASET_CHANNELS, DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, get_preset,
+                     with_overrides)
 
 # config field -> the flag that sets it, so errors name what the user typed
 FLAGS = {"batch_size": "--batch-size", "lr_g": "--lr-g", "lr_d": "--lr-d", "beta1": "--beta1", "nz": "--nz",
          "ngf": "--ngf", "ndf": "--ndf", "image_size": "--image-size", "steps": "--steps", "epochs": "--epochs",
          "time_budget": "--time-budget", "seed": "--seed", "dataset": "--dataset", "loss": "--loss",
          "preset": "--preset", "sample_every": "--sample-every", "checkpoint_every": "--checkpoint-every",
+         "class": "--class",
          "steps/epochs/time_budget": "--steps/--epochs/--time-budget"}
 
 
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    presets = presets.replace("%", "%%")  # argparse formats help with %
     t = sub.add_parser("train", help="train a DCGAN, writing a checkpoint, sample grids, curves and a GIF",
                        description="Train a DCGAN. Writes RUN_DIR/checkpoint.pt, RUN_DIR/progress/*.png "
                                    "(fixed-noise grids), RUN_DIR/losses.png, RUN_DIR/training.gif and "
@@ -79,9 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", default=None, metavar="NAME",
                    help=f"model and training recipe (default {DEFAULT_PRESET}). {presets}")
     t.add_argument("--dataset", default=None, metavar="NAME",
-                   help=f"one of {', '.join(DATASETS)} (default: the preset's, mnist)")
+                   help=f"one of {', '.join(DATASETS)} (default: the preset's). The model's channels follow "
+                        f"the data: grey for mnist and fashion-mnist, colour for cifar10 and folder")
     t.add_argument("--data-root", default=None, metavar="DIR",
-                   help="folder holding MNIST/raw (default: $DCGAN_TUTORIAL_DATA, else ./data)")
+                   help="folder holding MNIST/raw, FashionMNIST/raw or cifar-10-batches-py (default: "
+                        "$DCGAN_TUTORIAL_DATA, else ./data); with --dataset folder, the folder of images "
+                        "itself (flat, or one subfolder per class; e.g. CelebA's img_align_celeba)")
     t.add_argument("--no-download", action="store_true", help="never try to download missing data")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for the run's outputs")
     t.add_argument("--overwrite", action="store_true",
@@ -120,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=_positive(int), default=64, help="number of images (default 64)")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed (default 0)")
+    s.add_argument("--class", dest="class_index", type=_non_negative_int, default=None, metavar="K",
+                   help="draw only class K (a conditional model: cond-mnist or class); default: every class "
+                        "in turn")
     s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where to run G")
 
     e = sub.add_parser("evaluate", help="measure a generator: FID, class coverage, class histogram",
@@ -197,6 +206,10 @@ def _train_configs(args):
         model_cfg, base = state.model_cfg, state.train_cfg
     else:
         preset = get_preset(args.preset or DEFAULT_PRESET)
+        dataset = args.dataset or preset.train.dataset
+        if dataset not in DATASET_CHANNELS:
+            raise ConfigError("dataset", dataset, f"choose one of {', '.join(DATASETS)}")
+        model_flags["nc"] = DATASET_CHANNELS[dataset]  # grey or colour, as the data is
         model_cfg, base = with_overrides(preset.model, **model_flags), preset.train
     train_cfg = dataclasses.replace(base, **overrides)
     return model_cfg.validate(), train_cfg.validate(), state
@@ -275,21 +288,24 @@ def _sample(args) -> int:
     _check_writable(out)
     device = pick_device(args.device)
     G, _, what = _load_generator(args, device)
-    paths = save_samples(sample_images(G, args.n, args.seed), out)
-    print(f"wrote {len(paths)} images from {what} to {paths[0].parent}/ and the grid {out / 'grid.png'}")
+    images = sample_images(G, args.n, args.seed, args.class_index)
+    paths = save_samples(images, out, nrow=getattr(G, "n_classes", 0) if args.class_index is None else None)
+    which = "" if args.class_index is None else f" of class {args.class_index}"
+    print(f"wrote {len(paths)} images{which} from {what} to {paths[0].parent}/ and the grid {out / 'grid.png'}")
     return 0
 
 
 def _evaluate(args) -> int:
     from .classifier import load_classifier
-    from .data import CLASS_NAMES, load_images
-    from .metrics import class_coverage, classifier_fid, generator_samples
+    from .data import class_names, load_images
+    from .metrics import class_coverage, classifier_fid, conditional_accuracy, generator_samples
     from .train import pick_device
 
     device = pick_device(args.device)
     G, dataset, what = _load_generator(args, device)
     real, _ = load_images(dataset, args.data_root, train=False, download=not args.no_download)
     classifier = load_classifier(dataset, device)
+    names = class_names(dataset, args.data_root)
     fakes = generator_samples(G, args.n, seed=args.seed)
     fid = classifier_fid(real, fakes, classifier)
     coverage = class_coverage(fakes, classifier)
@@ -298,7 +314,11 @@ def _evaluate(args) -> int:
     print(f"coverage: {coverage.classes_present} of {len(coverage.counts)} classes present, "
           f"KL from uniform {coverage.kl_from_uniform:.4f} nats")
     print("class histogram: " + ", ".join(f"{name} {count} ({100 * count / args.n:.1f}%)"
-                                          for name, count in zip(CLASS_NAMES[dataset], coverage.counts)))
+                                          for name, count in zip(names, coverage.counts)))
+    if getattr(G, "n_classes", 0):  # a conditional model: does it draw the class it is asked for?
+        shares = conditional_accuracy(G, classifier, n_per_class=max(1, args.n // G.n_classes), seed=args.seed)
+        print(f"asked-for class read back by the classifier: lowest {100 * min(shares):.1f}%, per class: " +
+              ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, shares)))
     return 0
 
 

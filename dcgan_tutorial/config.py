@@ -10,9 +10,16 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, NoReturn, Optional
 
-DATASETS = ("mnist", "fashion-mnist")
+DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder")
+# image channels of each dataset: the model's ``nc`` follows the data it trains on
+DATASET_CHANNELS = {"mnist": 1, "fashion-mnist": 1, "cifar10": 3, "folder": 3}
 LOSSES = ("non-saturating", "saturating")
-ARCHS = ("dcgan",)
+# dcgan: the paper's all-convolutional model (models.py); flux, tf, lin: the seed systems'
+# variants (architectures.py); class, cond: one pair per class, and a conditional model
+# (conditional.py)
+ARCHS = ("dcgan", "flux", "tf", "lin", "class", "cond")
+ACTIVATIONS = ("relu", "leaky")
+D_LOSS_REDUCTIONS = ("sum", "mean")
 
 
 class ConfigError(ValueError):
@@ -65,10 +72,29 @@ class ModelConfig:
     ngf: int = 64  # G width (channels of its last hidden block): PyTorch DCGAN tutorial
     ndf: int = 64  # D width (channels of its first block): PyTorch DCGAN tutorial
     leaky_slope: float = 0.2  # LeakyReLU slope in D: paper, section 3
+    g_activation: str = "relu"  # paper: ReLU in G; the MNIST trainer seed uses LeakyReLU ("leaky")
+    d_input_bn: bool = False  # paper: no batchnorm on D's input; the PyTorch seed puts it after every layer
+    d_dropout: tuple[float, ...] = ()  # dropout after each of D's hidden blocks (flux: 0.25, 0.25)
+    g_dense_bias: bool = True  # flux: whether G's first dense layer has a bias (its tutorial has none)
+    n_classes: int = 0  # 0: unconditional; 10: a class-conditional model (arch cond or class)
+
+    @property
+    def conditional(self) -> bool:
+        """G and D take class labels as well (``G(z, labels)``, ``D(images, labels)``)."""
+        return self.n_classes > 0
 
     def validate(self) -> "ModelConfig":
         if self.arch not in ARCHS:
             _fail("arch", self.arch, f"choose one of {', '.join(ARCHS)}")
+        if self.g_activation not in ACTIVATIONS:
+            _fail("g_activation", self.g_activation, f"choose one of {', '.join(ACTIVATIONS)}")
+        if self.arch in ("class", "cond"):
+            if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int) or self.n_classes < 2:
+                _fail("n_classes", self.n_classes, f"arch {self.arch!r} needs the number of classes (>= 2)")
+        elif self.n_classes != 0:
+            _fail("n_classes", self.n_classes, f"arch {self.arch!r} is unconditional: use 0, or arch cond/class")
+        if any(isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1 for p in self.d_dropout):
+            _fail("d_dropout", self.d_dropout, "use dropout probabilities in [0, 1)")
         for name in ("image_size", "nc", "nz", "ngf", "ndf"):
             _positive_int(name, getattr(self, name))
         if self.nc not in (1, 3):
@@ -90,6 +116,7 @@ class TrainConfig:
     beta1: float = 0.5  # paper: beta1 = 0.5; the default 0.9 made training oscillate
     beta2: float = 0.999  # Adam's default, kept by the paper and every seed system
     loss: str = "non-saturating"  # Goodfellow et al. 2014, section 3: strong gradients early on
+    d_loss_reduction: str = "sum"  # D's loss: real + fake (paper, most seeds) or their mean (flux package)
     steps: Optional[int] = None  # stop after this many steps in total (None: no step limit)
     epochs: Optional[float] = 5  # PyTorch DCGAN tutorial: num_epochs = 5
     time_budget: Optional[float] = None  # stop after this many seconds of this run (None: no limit)
@@ -106,6 +133,8 @@ class TrainConfig:
             _fail("dataset", self.dataset, f"choose one of {', '.join(DATASETS)}")
         if self.loss not in LOSSES:
             _fail("loss", self.loss, f"choose one of {', '.join(LOSSES)}")
+        if self.d_loss_reduction not in D_LOSS_REDUCTIONS:
+            _fail("d_loss_reduction", self.d_loss_reduction, f"choose one of {', '.join(D_LOSS_REDUCTIONS)}")
         for name in ("batch_size", "n_fixed", "sample_every", "log_every", "checkpoint_every"):
             _positive_int(name, getattr(self, name))
         for name in ("lr_g", "lr_d"):
@@ -167,7 +196,92 @@ PAPER64 = Preset(
     train=TrainConfig(),
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (MNIST28, PAPER64)}
+# The seed systems (shared/reference/seed-systems.md), one preset each. Where a write-up is
+# silent (a width, a batch size), the paper's value is used and the comment says so.
+
+# 1. The Julia/Flux DCGAN package: dense projection to 7x7x256, transposed convs 5x5 s1 then
+# 4x4 s2 twice; D two strided convs + LeakyReLU + Dropout(0.25), a dense logit, no batchnorm.
+FLUX_MNIST = Preset(
+    name="flux-mnist",
+    description="Julia/Flux package: dense to 7x7x256, 5x5 s1 + two 4x4 s2 transposed convs; "
+                "D 2 convs + dropout 0.25, dense logit; D loss the mean of real and fake",
+    model=ModelConfig(arch="flux", image_size=28, ngf=64, ndf=64,  # 7x7x(4 ngf) = 7x7x256, D 64 -> 128
+                      leaky_slope=0.2,  # the write-up names LeakyReLU without a slope: the paper's
+                      d_dropout=(0.25, 0.25)),
+    train=TrainConfig(batch_size=128,  # not given by the write-up: the paper's
+                      lr_g=2e-4, lr_d=2e-4, d_loss_reduction="mean", epochs=5),
+)
+
+# 2. The Flux beginner tutorial of the same model: no bias in G's dense layer, LeakyReLU 0.3,
+# Dropout 0.3 then 0.25, D loss a sum, batch 128, latent 100, 20 epochs, a 6x6 grid.
+FLUX_TUTORIAL = Preset(
+    name="flux-tutorial",
+    description="Flux beginner tutorial: flux-mnist without G's dense bias, LeakyReLU 0.3, dropout 0.3 "
+                "then 0.25, D loss real + fake; batch 128, 20 epochs, 6x6 grid",
+    model=ModelConfig(arch="flux", image_size=28, ngf=64, ndf=64, leaky_slope=0.3, d_dropout=(0.3, 0.25),
+                      g_dense_bias=False),
+    train=TrainConfig(batch_size=128, lr_g=2e-4, lr_d=2e-4, d_loss_reduction="sum", epochs=20, n_fixed=36),
+)
+
+# 3. The TensorFlow model for MNIST resized to 64x64: dense to 4x4x1024, four 5x5 stride-2
+# transposed convs 1024-512-256-128-1; D four 5x5 stride-2 convs 64-128-256-512, dense logit.
+TF_MNIST64 = Preset(
+    name="tf-mnist64",
+    description="TensorFlow DCGAN for MNIST at 64x64: dense to 4x4x1024, four 5x5 s2 transposed convs; "
+                "D four 5x5 s2 convs 64-512 and a dense logit (python main.py --n_epoch 100)",
+    model=ModelConfig(arch="tf", image_size=64, ngf=128, ndf=64),  # 4x4x(8 ngf) = 4x4x1024
+    train=TrainConfig(batch_size=128, epochs=100),  # its --n_epoch 100 run; batch not given: the paper's
+)
+
+# 4. The MNIST trainer that ships a trained model: the paper's rules, but LeakyReLU in G as
+# well and the minimax (saturating) G loss it writes down.
+TRAINER_MNIST = Preset(
+    name="trainer-mnist",
+    description="MNIST trainer: the paper's DCGAN at 28x28 with LeakyReLU(0.2) in G too and the saturating "
+                "minimax G loss log(1 - D(G(z)))",
+    model=ModelConfig(image_size=28, ngf=64, ndf=64, g_activation="leaky"),
+    train=TrainConfig(loss="saturating", batch_size=128),
+)
+
+# 5. The PyTorch seed for CIFAR-10, MNIST and CelebA: convDCGAN, linDCGAN and classDCGAN,
+# with 4x4 kernels, stride 2, padding 1, BN after each layer, LeakyReLU 0.1 in D, batch 128.
+CONV = Preset(
+    name="conv",
+    description="PyTorch seed convDCGAN: 5 transposed convs in G, 5 convs in D at 64x64 (4 at 32x32), "
+                "4x4 s2 p1, BN after every layer including D's first, LeakyReLU 0.1; for CIFAR-10",
+    model=ModelConfig(image_size=64, nc=3, ngf=64, ndf=64, leaky_slope=0.1, d_input_bn=True),
+    train=TrainConfig(dataset="cifar10", batch_size=128, epochs=25),
+)
+LIN = Preset(
+    name="lin",
+    description="PyTorch seed linDCGAN: D 4 convs + a linear logit; G 3 transposed convs + 1 conv; "
+                "32x32 for CIFAR-10 (64x64 adds a block to each)",
+    model=ModelConfig(arch="lin", image_size=32, nc=3, ngf=64, ndf=64, leaky_slope=0.1, d_input_bn=True),
+    train=TrainConfig(dataset="cifar10", batch_size=128, epochs=25),
+)
+CLASS = Preset(
+    name="class",
+    description="PyTorch seed classDCGAN: one G/D pair per class (10 for CIFAR-10), each a DCGAN; "
+                "sampling a class uses that class's generator",
+    model=ModelConfig(arch="class", image_size=32, nc=3, ngf=32, ndf=32, leaky_slope=0.1, n_classes=10),
+    # batch 640: each pair sees about 64 images of its class per step (the seed trains each pair
+    # on its class alone with batch 128; 64 keeps a step affordable on a CPU)
+    train=TrainConfig(dataset="cifar10", batch_size=640, epochs=25),
+)
+
+# A conditional DCGAN (Mirza & Osindero 2014 on the DCGAN of this package): G gets the class
+# as a one-hot vector next to z, D as one-hot planes next to the image's channels. Sized and
+# tuned like mnist28 so it trains on a CPU in minutes.
+COND_MNIST = Preset(
+    name="cond-mnist",
+    description="conditional DCGAN at 28x28: the class goes into G (one-hot next to z) and D (one-hot "
+                "planes next to the image); sample a digit with --class K",
+    model=ModelConfig(arch="cond", image_size=28, ngf=32, ndf=32, n_classes=10),
+    train=TrainConfig(batch_size=64, lr_g=5e-4, lr_d=2e-4, n_fixed=100),  # as mnist28; a 10x10 grid, a row per class
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (MNIST28, PAPER64, FLUX_MNIST, FLUX_TUTORIAL, TF_MNIST64,
+                                                  TRAINER_MNIST, CONV, LIN, CLASS, COND_MNIST)}
 DEFAULT_PRESET = MNIST28.name
 
 

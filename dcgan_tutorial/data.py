@@ -1,11 +1,16 @@
-"""Data: MNIST and Fashion-MNIST through ``torchvision.datasets``, held in memory, scaled to [-1, 1].
+"""Data: MNIST, Fashion-MNIST, CIFAR-10 or a folder of images, held in memory, scaled to [-1, 1].
 
-These datasets are small (60,000 images of 28x28 bytes: 47 MB), so the whole training set
-lives in one uint8 tensor, on the training device when it fits. A batch is one index
-operation and one multiply-add: no per-image PIL work and no worker processes per step.
+These datasets are small (60,000 images of 28x28 bytes: 47 MB; CIFAR-10's 50,000 of 32x32x3:
+154 MB), so the whole training set lives in one uint8 tensor, on the training device when it
+fits. A batch is one index operation and one multiply-add: no per-image PIL work and no worker
+processes per step. A folder of images (CelebA's ``img_align_celeba``, 200k faces: 2.5 GB at
+64x64) is decoded, centre-cropped and resized once, when it is loaded.
 
 Where the files live: ``--data-root``, else the environment variable ``DCGAN_TUTORIAL_DATA``,
-else ``./data``, laid out as torchvision expects (``MNIST/raw/*.gz``).
+else ``./data``. MNIST and Fashion-MNIST are laid out as torchvision expects
+(``MNIST/raw/*.gz``, ``FashionMNIST/raw/*.gz``), CIFAR-10 as the extracted python archive
+(``cifar-10-batches-py/data_batch_1`` ... ``test_batch``). For ``folder`` the data root *is*
+the image folder: images directly in it, or one subfolder of images per class.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import torch.nn.functional as F
 import torchvision
 from torchvision.datasets.utils import check_integrity
 
-from .config import DATASETS, ConfigError
+from .config import DATASET_CHANNELS, DATASETS, ConfigError
 
 DATA_ENV = "DCGAN_TUTORIAL_DATA"
 
@@ -37,7 +42,8 @@ CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-}
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+}  # a folder's classes are its subfolders: see class_names()
 
 
 class DatasetError(Exception):
@@ -94,17 +100,32 @@ def load_images(
     data_root: Optional[str | os.PathLike] = None,
     train: bool = True,
     download: bool = True,
+    *,
+    verify: bool = True,
+    image_size: Optional[int] = None,
+    limit: Optional[int] = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All images and labels of a dataset as tensors: images (N, 1, 28, 28) uint8, labels (N,) int64.
+    """All images and labels of a dataset as tensors: images (N, C, H, W) uint8, labels (N,) int64.
 
+    MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder of images
+    (N, 3, S, S) with S = ``image_size`` (default 64; see ``load_image_folder``).
     ``download=True`` lets torchvision fetch missing files (on Colab or a machine online);
     when it cannot, a ``DatasetNotFoundError`` says which files are expected where.
+    ``verify=False`` skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
     """
     if name not in DATASETS:
         raise ConfigError("dataset", name, f"choose one of {', '.join(DATASETS)}")
-    cls, folder, _ = DATASET_SOURCES[name]
     root = resolve_data_root(data_root)
-    check_dataset_files(name, root)
+    if name == "folder":
+        from .colour_data import load_image_folder
+        return load_image_folder(root, image_size or 64, limit)
+    if name == "cifar10":
+        from .colour_data import load_cifar10
+        images, labels = load_cifar10(root, train, download, verify)
+        return images[:limit], labels[:limit]
+    cls, folder, _ = DATASET_SOURCES[name]
+    if verify:
+        check_dataset_files(name, root)
     present = _raw_files_present(name, root)
     try:
         dataset = cls(root=str(root), train=train, download=download)
@@ -118,7 +139,15 @@ def load_images(
         cause = "downloading is switched off" if not download else first
         raise DatasetNotFoundError(_missing_message(name, root, cause)) from err
     images = dataset.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
-    return images.contiguous(), dataset.targets.long()
+    return images[:limit].contiguous(), dataset.targets[:limit].long()
+
+
+def class_names(name: str, data_root: Optional[str | os.PathLike] = None) -> list[str]:
+    """The names of the labels 0, 1, ...: ``CLASS_NAMES``, or a folder's class subfolders."""
+    if name == "folder":
+        from .colour_data import list_image_folder
+        return list_image_folder(resolve_data_root(data_root))[2]
+    return CLASS_NAMES[name]
 
 
 def resize_images(images: torch.Tensor, size: int, chunk: int = 8192) -> torch.Tensor:
@@ -203,18 +232,20 @@ def make_loader(
     nc: Optional[int] = None,
     rank: int = 0,
     world_size: int = 1,
+    verify: bool = True,
 ) -> InMemoryLoader:
     """The training loader for a dataset at the model's ``image_size``.
 
-    ``limit`` keeps only the first ``limit`` images (quick runs and tests). ``nc``, the model's
-    channels, is checked against the data's (grey 1, colour 3) when given.
+    ``limit`` keeps only the first ``limit`` images (quick runs and tests; a folder's are the only
+    ones decoded). ``nc``, the model's channels, is checked against the data's (grey 1, colour 3)
+    when given, before anything is loaded. ``verify`` is passed to ``load_images``.
     """
-    images, labels = load_images(name, data_root, train=True, download=download)
-    if nc is not None and images.shape[1] != nc:
+    channels = DATASET_CHANNELS.get(name)
+    if nc is not None and channels is not None and channels != nc:
         kind = {1: "grey (1 channel)", 3: "colour (3 channels)"}
-        raise ConfigError("nc", nc, f"{name} images are {kind.get(images.shape[1], images.shape[1])}: use a "
-                                    f"model with nc={images.shape[1]} (a preset made for this dataset)")
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    images = resize_images(images, image_size)
+        raise ConfigError("nc", nc, f"{name} images are {kind.get(channels, channels)}: use a "
+                                    f"model with nc={channels} (a preset made for this dataset)")
+    images, labels = load_images(name, data_root, train=True, download=download, verify=verify,
+                                 image_size=image_size, limit=limit)
+    images = resize_images(images, image_size)  # a folder's images already have this size
     return InMemoryLoader(images, labels, batch_size, seed=seed, device=device, rank=rank, world_size=world_size)

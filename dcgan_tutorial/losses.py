@@ -15,14 +15,20 @@ import torch
 import torch.nn.functional as F
 
 
-def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
     """D's loss: L_D = -mean[log D(x)] - mean[log(1 - D(G(z)))].
 
     real_logits: (B,) D's logits on real images; fake_logits: (B,) on generated images.
     This is BCE(D(x), 1) + BCE(D(G(z)), 0), the negative of V, so minimising it maximises V.
+    ``reduction="mean"`` halves it, as the Flux package does; with Adam, which divides each
+    gradient by its own running scale, the two train almost identically.
     """
     real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
     fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    if reduction == "mean":
+        return 0.5 * (real_loss + fake_loss)
+    if reduction != "sum":
+        raise ValueError(f"reduction={reduction!r} is not allowed: choose sum or mean")
     return real_loss + fake_loss
 
 

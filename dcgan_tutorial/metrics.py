@@ -73,12 +73,15 @@ def class_coverage(images: torch.Tensor, classifier: DigitClassifier | None = No
 def generator_samples(G: nn.Module, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
     """``n`` uint8 images from G (eval mode), made in batches on G's device, returned on the CPU."""
     from .data import unscale_images
-    from .sample import sample_noise
+    from .sample import sample_labels, sample_noise
     from .train import generate
 
     device = next(G.parameters()).device
     z = sample_noise(n, G.nz, seed)
-    return torch.cat([unscale_images(generate(G, b.to(device))).cpu() for b in z.split(batch_size)])
+    labels = sample_labels(G, n)  # a conditional G: every class equally often; else None
+    parts = labels.split(batch_size) if labels is not None else [None] * len(z.split(batch_size))
+    return torch.cat([unscale_images(generate(G, b.to(device), None if y is None else y.to(device))).cpu()
+                      for b, y in zip(z.split(batch_size), parts)])
 
 
 def max_kl_from_uniform(n_classes: int = 10) -> float:
@@ -107,3 +110,24 @@ def nearest_training_images(fakes: torch.Tensor, train: torch.Tensor, k: int = 1
         dists.append(values)
         idxs.append(indices)
     return torch.cat(dists), torch.cat(idxs)
+
+
+@torch.no_grad()
+def conditional_accuracy(G: nn.Module, classifier: DigitClassifier | None = None, n_per_class: int = 1000,
+                         seed: int = 0) -> list[float]:
+    """For a conditional G: the share of its images of each class that the classifier reads as that class.
+
+    Returns one number per class in [0, 1]. 0.1 for every class means the labels are ignored
+    (with 10 balanced classes); 1.0 means G always draws what it is asked for.
+    """
+    from .sample import sample_images
+
+    classifier = classifier or load_classifier()
+    n_classes = getattr(G, "n_classes", 0)
+    if not n_classes:
+        raise ValueError("conditional_accuracy needs a conditional generator (a cond or class model)")
+    shares = []
+    for k in range(n_classes):
+        images = sample_images(G, n_per_class, seed=seed + k, class_index=k)
+        shares.append(float((predict_classes(images.cpu(), classifier) == k).float().mean()))
+    return shares

@@ -21,22 +21,23 @@ from .config import ModelConfig, upsampling_plan
 class Generator(nn.Module):
     """G: noise ``z`` of shape (B, nz, 1, 1) to images (B, nc, image_size, image_size) in [-1, 1]."""
 
-    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 64):
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 64, activation: str = "relu"):
         super().__init__()
         base, n_up = upsampling_plan(image_size)
+        act = g_activation(activation)
         ch = ngf * 2 ** (n_up - 1)  # widest block first: ngf*8 at 4x4 for 64x64, as in the paper
         blocks = OrderedDict()
         blocks["project"] = nn.Sequential(  # z is a 1x1 "image" with nz channels
             nn.ConvTranspose2d(nz, ch, kernel_size=base, stride=1, padding=0, bias=False),
             nn.BatchNorm2d(ch),
-            nn.ReLU(inplace=True),
+            act(),
         )  # (ngf * 2^(n_up-1)) x base x base
         size = base
         for i in range(1, n_up):
             blocks[f"up{i}"] = nn.Sequential(
                 nn.ConvTranspose2d(ch, ch // 2, kernel_size=4, stride=2, padding=1, bias=False),
                 nn.BatchNorm2d(ch // 2),
-                nn.ReLU(inplace=True),
+                act(),
             )  # (ch / 2) x (2 size) x (2 size)
             ch, size = ch // 2, size * 2
         blocks["to_image"] = nn.Sequential(  # no batchnorm on G's output (paper)
@@ -61,12 +62,14 @@ class Discriminator(nn.Module):
     under mixed precision.
     """
 
-    def __init__(self, ndf: int = 64, nc: int = 1, image_size: int = 64, leaky_slope: float = 0.2):
+    def __init__(self, ndf: int = 64, nc: int = 1, image_size: int = 64, leaky_slope: float = 0.2,
+                 input_bn: bool = False):
         super().__init__()
         base, n_up = upsampling_plan(image_size)
         blocks = OrderedDict()
-        blocks["from_image"] = nn.Sequential(  # no batchnorm on D's input (paper)
+        blocks["from_image"] = nn.Sequential(  # no batchnorm on D's input (paper), unless input_bn
             nn.Conv2d(nc, ndf, kernel_size=4, stride=2, padding=1, bias=False),
+            *([nn.BatchNorm2d(ndf)] if input_bn else []),
             nn.LeakyReLU(leaky_slope, inplace=True),
         )  # ndf x (image_size / 2) x (image_size / 2)
         ch = ndf
@@ -85,6 +88,15 @@ class Discriminator(nn.Module):
         return self.blocks(images).flatten()
 
 
+def g_activation(name: str):
+    """G's hidden activation, as a layer factory: "relu" (paper) or "leaky" (LeakyReLU 0.2)."""
+    if name == "relu":
+        return lambda: nn.ReLU(inplace=True)
+    if name == "leaky":
+        return lambda: nn.LeakyReLU(0.2, inplace=True)
+    raise ValueError(f"activation={name!r} is not allowed: choose relu or leaky")
+
+
 def dcgan_weights_init(module: nn.Module) -> None:
     """The paper's initialisation: conv weights ~ N(0, 0.02); BN weight ~ N(1, 0.02), bias 0.
 
@@ -99,13 +111,32 @@ def dcgan_weights_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build_models(cfg: ModelConfig) -> tuple[Generator, Discriminator]:
+def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     """G and D for ``cfg``, initialised the DCGAN way. Seed ``torch`` first for repeatable weights."""
-    cfg.validate()
-    G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size)
-    D = Discriminator(ndf=cfg.ndf, nc=cfg.nc, image_size=cfg.image_size, leaky_slope=cfg.leaky_slope)
+    G, D = _build(cfg)
     G.apply(dcgan_weights_init)
     D.apply(dcgan_weights_init)
+    return G, D
+
+
+def build_generator(cfg: ModelConfig) -> nn.Module:
+    """G alone, for loading trained weights into (not initialised: it draws no random numbers)."""
+    return _build(cfg)[0]
+
+
+def _build(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """The architecture ``cfg.arch`` asks for; the seed systems' live in architectures.py."""
+    cfg.validate()
+    if cfg.arch == "dcgan":
+        G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size, activation=cfg.g_activation)
+        D = Discriminator(ndf=cfg.ndf, nc=cfg.nc, image_size=cfg.image_size, leaky_slope=cfg.leaky_slope,
+                          input_bn=cfg.d_input_bn)
+    elif cfg.arch in ("class", "cond"):
+        from .conditional import build_conditional_models
+        G, D = build_conditional_models(cfg)
+    else:
+        from .architectures import build_seed_models
+        G, D = build_seed_models(cfg)
     return G, D
 
 

@@ -17,7 +17,7 @@ from torch import nn
 from .checkpoint import CheckpointError, atomic_save, configs_of, read_checkpoint
 from .classifier import ASSETS
 from .config import ConfigError, ModelConfig, config_from_dict, config_to_dict
-from .models import Generator
+from .models import build_generator
 
 FORMAT = "dcgan_tutorial.generator"
 FORMAT_VERSION = 1
@@ -49,7 +49,7 @@ def load_generator_file(path: str | os.PathLike, device: torch.device | str = "c
                               f"{FORMAT_VERSION})")
     try:
         cfg = config_from_dict(ModelConfig, data["model_config"]).validate()
-        G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size)
+        G = build_generator(cfg)
         G.load_state_dict(data["G"])
     except (ConfigError, KeyError, TypeError, RuntimeError) as err:
         raise CheckpointError(f"{path}: its weights do not fit its model configuration (wrong shape or damaged): "

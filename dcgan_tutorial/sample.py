@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 import torch
 from torch import nn
@@ -10,6 +11,7 @@ from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import save_image
 
 from .checkpoint import load_generator
+from .config import ConfigError
 from .data import unscale_images
 from .train import generate
 
@@ -19,10 +21,32 @@ def sample_noise(n: int, nz: int, seed: int) -> torch.Tensor:
     return torch.randn(n, nz, 1, 1, generator=torch.Generator().manual_seed(seed))
 
 
-def sample_images(G: nn.Module, n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` images from G, (n, nc, H, W) in [-1, 1], on G's device."""
+def sample_labels(G: nn.Module, n: int, class_index: Optional[int] = None) -> Optional[torch.Tensor]:
+    """The classes to ask a conditional G for: all ``class_index``, or every class in turn (rows of a grid).
+
+    None for an unconditional G; asking one for a class is a ``ConfigError``.
+    """
+    n_classes = getattr(G, "n_classes", 0)
+    if not n_classes:
+        if class_index is not None:
+            raise ConfigError("class", class_index, "this generator is not conditional: only a model trained with "
+                                                    "a conditional preset (cond-mnist, class) can draw a chosen class")
+        return None
+    if class_index is None:
+        return torch.arange(n) * n_classes // n  # the first n / n_classes images are class 0, and so on
+    if isinstance(class_index, bool) or not isinstance(class_index, int) or not 0 <= class_index < n_classes:
+        raise ConfigError("class", class_index, f"use a class number from 0 to {n_classes - 1}")
+    return torch.full((n,), class_index, dtype=torch.long)
+
+
+def sample_images(G: nn.Module, n: int, seed: int = 0, class_index: Optional[int] = None) -> torch.Tensor:
+    """``n`` images from G, (n, nc, H, W) in [-1, 1], on G's device.
+
+    A conditional G draws class ``class_index``, or every class in equal blocks when it is None.
+    """
     device = next(G.parameters()).device
-    return generate(G, sample_noise(n, G.nz, seed).to(device))
+    labels = sample_labels(G, n, class_index)
+    return generate(G, sample_noise(n, G.nz, seed).to(device), None if labels is None else labels.to(device))
 
 
 def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | None = None) -> list[Path]:
@@ -45,7 +69,8 @@ def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | N
 
 
 def sample_from_checkpoint(checkpoint: str | os.PathLike, n: int, out_dir: str | os.PathLike,
-                           seed: int = 0, device: torch.device | str = "cpu") -> list[Path]:
+                           seed: int = 0, device: torch.device | str = "cpu",
+                           class_index: Optional[int] = None) -> list[Path]:
     """Load G from ``checkpoint`` and write ``n`` samples into ``out_dir`` (see ``save_samples``)."""
     G, _ = load_generator(checkpoint, device)
-    return save_samples(sample_images(G, n, seed), out_dir)
+    return save_samples(sample_images(G, n, seed, class_index), out_dir)

@@ -75,6 +75,7 @@ class GANState:
     speed: SpeedSettings = PLAIN  # how the step runs fast on this device (speed.py)
     stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
     interrupted: bool = False  # training ended because of a stop request
+    fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
 
     @property
     def device(self) -> torch.device:
@@ -99,19 +100,26 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     z_gen = torch.Generator().manual_seed(train_cfg.seed)
     fixed_z = torch.randn(train_cfg.n_fixed, model_cfg.nz, 1, 1, generator=z_gen).to(device)
     noise_gen = torch.Generator(device=device).manual_seed(train_cfg.seed + 1)
-    return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed)
+    fixed_labels = None
+    if model_cfg.conditional:  # a grid row per class
+        fixed_labels = (torch.arange(train_cfg.n_fixed) * model_cfg.n_classes // train_cfg.n_fixed).to(device)
+    return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed,
+                    fixed_labels=fixed_labels)
 
 
-def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor) -> dict:
+def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
+           labels: Optional[torch.Tensor] = None, reduction: str = "sum") -> dict:
     """One update of D: push D(real) towards 1 and D(fake) towards 0.
 
     real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient reaches G.
+    labels: (B,) classes of both, for a conditional D only (None otherwise).
     Returns D's loss and its mean outputs D(x), D(G(z)) (as probabilities), before the update.
     """
+    given = () if labels is None else (labels,)  # a conditional D also reads the class
     opt_d.zero_grad(set_to_none=True)
-    real_logits = D(real)
-    fake_logits = D(fake)
-    loss = d_loss(real_logits, fake_logits)
+    real_logits = D(real, *given)
+    fake_logits = D(fake, *given)
+    loss = d_loss(real_logits, fake_logits, reduction)
     loss.backward()
     opt_d.step()
     return {
@@ -121,37 +129,51 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
     }
 
 
-def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss: str = "non-saturating") -> dict:
+def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss: str = "non-saturating",
+           labels: Optional[torch.Tensor] = None) -> dict:
     """One update of G: make D call its images real.
 
     fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
     steps, so D's parameters do not change (D's gradients are cleared by the next d_step).
+    labels: (B,) the classes G was asked for, for a conditional model only.
     """
+    given = () if labels is None else (labels,)
     opt_g.zero_grad(set_to_none=True)
-    loss_value = g_loss(D(fake), loss)
+    loss_value = g_loss(D(fake, *given), loss)
     loss_value.backward()
     opt_g.step()
     return {"g_loss": loss_value.detach()}
 
 
-def train_step(state: GANState, real: torch.Tensor) -> dict:
-    """One D step and one G step on a batch of real images (B, nc, H, W) in [-1, 1]."""
+def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict:
+    """One D step and one G step on a batch of real images (B, nc, H, W) in [-1, 1].
+
+    labels: (B,) the real images' classes. A conditional model asks G for the same classes,
+    so fakes and reals come in the same class proportions; other models ignore them.
+    """
+    cfg = state.train_cfg
+    labels = labels if state.model_cfg.conditional else None
+    given = () if labels is None else (labels,)
     z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
     with state.speed.autocast(state.device):  # bf16 on a GPU; nothing on the CPU (speed.py)
-        fake = state.G(z)
-        stats = d_step(state.D, state.opt_d, state.speed.prepare_batch(real), fake.detach())
-        stats.update(g_step(state.D, state.opt_g, fake, state.train_cfg.loss))
+        fake = state.G(z, *given)
+        stats = d_step(state.D, state.opt_d, state.speed.prepare_batch(real), fake.detach(), labels,
+                       cfg.d_loss_reduction)
+        stats.update(g_step(state.D, state.opt_g, fake, cfg.loss, labels))
     return stats
 
 
 @torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients."""
+def generate(G: nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients.
+
+    labels: (B,) the classes to draw, for a conditional G only.
+    """
     G = distributed.unwrap(G)  # sample without DDP's collective calls
     was_training = G.training
     G.eval()
     try:
-        return G(z)
+        return G(z) if labels is None else G(z, labels)
     finally:
         G.train(was_training)
 
@@ -257,7 +279,7 @@ def _flush(state: GANState, pending: list[tuple[int, dict]], callbacks: Sequence
 
 
 def _keep_sample(state: GANState, callbacks: Sequence[Callback]) -> None:
-    images = unscale_images(generate(state.G, state.fixed_z)).cpu()
+    images = unscale_images(generate(state.G, state.fixed_z, state.fixed_labels)).cpu()
     state.samples.append((state.step, images))
     for cb in callbacks:
         cb.on_sample(state, images)
@@ -277,7 +299,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     budget = cfg.time_budget if cfg.time_budget is not None else math.inf
     state.G.train()
     state.D.train()
-    state.stop_requested = state.interrupted = False
+    state.interrupted = False  # a stop asked for before the loop starts is honoured at once
     pending: list[tuple[int, dict]] = []
     saved_at = None
     total = None if math.isinf(last_step) else int(last_step)
@@ -305,8 +327,8 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     with _StopOnSigint(state):
         while not done():
             epoch, offset = divmod(state.step, steps_per_epoch)
-            for real, _ in loader.batches(epoch, offset):
-                stats = train_step(state, real)
+            for real, labels in loader.batches(epoch, offset):
+                stats = train_step(state, real, labels)
                 state.step += 1
                 state.epoch = state.step // steps_per_epoch
                 pending.append((state.step, stats))
@@ -323,7 +345,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
                     break
     log()
     bar.close()
-    state.interrupted = state.stop_requested
+    state.interrupted, state.stop_requested = state.stop_requested, False  # the request is used up
     if state.samples[-1][0] != state.step:
         _keep_sample(state, callbacks)
     for cb in callbacks:

@@ -87,19 +87,6 @@ class LivePlots(Callback):
         self.last_redraw = time.perf_counter()
 
 
-class _StopWhenAsked(Callback):
-    """Re-assert a Stop pressed before ``train_gan`` started (it clears ``stop_requested`` on entry)."""
-
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def on_log(self, state, records):
-        state.stop_requested = state.stop_requested or self.event.is_set()
-
-    def on_sample(self, state, images):
-        self.on_log(state, None)
-
-
 # --- the panel ------------------------------------------------------------------------------
 
 class ShowsWidget:
@@ -157,7 +144,6 @@ class TrainingPanel(ShowsWidget):
         self.state: Optional[GANState] = None  # the state of the current or last run
         self.runs: list[RunRecord] = []
         self._thread: Optional[threading.Thread] = None
-        self._stop = threading.Event()
         self.live = LivePlots(redraw_every)
 
         style, wide = {"description_width": "110px"}, widgets.Layout(width="330px")
@@ -253,7 +239,6 @@ class TrainingPanel(ShowsWidget):
             self._refuse(err)
             return None
         self.message.value = ""
-        self._stop.clear()
         self.state = make_state(model_cfg, train_cfg, self.device)
         self.live.start(self.state)
         return self.state, loader
@@ -273,8 +258,7 @@ class TrainingPanel(ShowsWidget):
         return None if prepared is None else self._run(*prepared)
 
     def stop(self) -> None:
-        """What the Stop button does: end the run after the current step."""
-        self._stop.set()
+        """What the Stop button does: end the run after the current step (``train_gan`` checks the flag)."""
         if self.state is not None:
             self.state.stop_requested = True
 
@@ -288,7 +272,7 @@ class TrainingPanel(ShowsWidget):
         self.train_button.disabled, self.stop_button.disabled = True, False
         started, error = time.perf_counter(), None
         try:
-            train_gan(state, loader, callbacks=[_StopWhenAsked(self._stop), self.live], progress=False)
+            train_gan(state, loader, callbacks=[self.live], progress=False)
         except TrainingDiverged as err:
             error = str(err)
         except Exception as err:  # shown in the panel: a thread's traceback would be lost

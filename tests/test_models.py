@@ -11,10 +11,11 @@ def test_every_preset_makes_images_of_its_size_and_one_logit_each(name):
     cfg = PRESETS[name].model
     G, D = build_models(cfg)
     z = torch.randn(3, cfg.nz, 1, 1)
-    images = G(z)
+    labels = (torch.tensor([0, 3, 9]),) if cfg.conditional else ()  # class-aware models take the class too
+    images = G(z, *labels)
     assert images.shape == (3, cfg.nc, cfg.image_size, cfg.image_size)
     assert images.min() >= -1 and images.max() <= 1
-    logits = D(images)
+    logits = D(images, *labels)
     assert logits.shape == (3,)
 
 
