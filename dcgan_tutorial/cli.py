@@ -19,7 +19,8 @@ from .config import (DATASET_CHANNELS, DATASETS, DEFAULT_PRESET, LOSSES, PRESETS
 
 # config field -> the flag that sets it, so errors name what the user typed
 FLAGS = {"batch_size": "--batch-size", "lr_g": "--lr-g", "lr_d": "--lr-d", "beta1": "--beta1", "nz": "--nz",
-         "ngf": "--ngf", "ndf": "--ndf", "image_size": "--image-size", "steps": "--steps", "epochs": "--epochs",
+         "ngf": "--ngf", "ndf": "--ndf", "image_size": "--image-size", "batchnorm": "--no-batchnorm",
+         "steps": "--steps", "epochs": "--epochs",
          "time_budget": "--time-budget", "seed": "--seed", "dataset": "--dataset", "loss": "--loss",
          "preset": "--preset", "sample_every": "--sample-every", "checkpoint_every": "--checkpoint-every",
          "class": "--class",
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ngf", type=_positive(int), help="G width")
     t.add_argument("--ndf", type=_positive(int), help="D width")
     t.add_argument("--image-size", type=_positive(int), help="image size (28, 32, 56, 64, 128, ...)")
+    t.add_argument("--no-batchnorm", action="store_true",
+                   help="drop every batchnorm layer (arch dcgan presets only): to see what batchnorm does")
     t.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
     t.add_argument("--sample-every", type=_positive(int), help="keep a fixed-noise grid every N steps")
     t.add_argument("--checkpoint-every", type=_positive(int), help="write the checkpoint every N steps")
@@ -142,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-download", action="store_true", help="never try to download missing data")
     e.add_argument("--n", type=_positive(int), default=10_000, help="generated images to measure (default 10000)")
     e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed (default 0)")
+    e.add_argument("--inception", action="store_true",
+                   help="also print the standard Inception FID (downloads Inception-v3 weights once: needs a "
+                        "machine online, e.g. Colab; slow on a CPU)")
     e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where to run G")
     return parser
 
@@ -193,7 +199,8 @@ def _train_configs(args):
     stop = {"steps": args.steps, "epochs": args.epochs, "time_budget": args.time_budget}
     if any(v is not None for v in stop.values()):
         overrides.update(stop)  # the limits given replace the preset's; unset ones mean "no limit"
-    model_flags = dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size)
+    model_flags = dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size,
+                       batchnorm=False if args.no_batchnorm else None)
     state = None
     if args.resume:
         state = load_checkpoint(args.resume)  # on the CPU first: checked before anything is written
@@ -298,7 +305,8 @@ def _sample(args) -> int:
 def _evaluate(args) -> int:
     from .classifier import load_classifier
     from .data import class_names, load_images
-    from .metrics import class_coverage, classifier_fid, conditional_accuracy, generator_samples
+    from .metrics import (class_coverage, classifier_fid, conditional_accuracy, generator_samples,
+                          inception_fid)
     from .train import pick_device
 
     device = pick_device(args.device)
@@ -311,6 +319,10 @@ def _evaluate(args) -> int:
     coverage = class_coverage(fakes, classifier)
     print(f"generator: {what}")
     print(f"FID ({dataset} classifier features, {args.n} generated vs {len(real)} test images): {fid:.2f}")
+    if args.inception:
+        score = inception_fid(real, fakes, device=device)
+        print(f"Inception FID (Inception-v3 pool features, {args.n} generated vs {len(real)} test images): "
+              f"{score:.2f}")
     print(f"coverage: {coverage.classes_present} of {len(coverage.counts)} classes present, "
           f"KL from uniform {coverage.kl_from_uniform:.4f} nats")
     print("class histogram: " + ", ".join(f"{name} {count} ({100 * count / args.n:.1f}%)"
@@ -327,6 +339,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .checkpoint import CheckpointError
     from .classifier import ClassifierError
     from .data import DatasetError
+    from .metrics import InceptionUnavailable
     from .train import TrainingDiverged
 
     try:
@@ -336,7 +349,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
     except ConfigError as err:
         print(f"error: {_config_message(err)}", file=sys.stderr)
-    except (CheckpointError, DatasetError, ClassifierError) as err:
+    except (CheckpointError, DatasetError, ClassifierError, InceptionUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
     except RuntimeError as err:
         if isinstance(err, TrainingDiverged):

@@ -77,6 +77,7 @@ class ModelConfig:
     d_dropout: tuple[float, ...] = ()  # dropout after each of D's hidden blocks (flux: 0.25, 0.25)
     g_dense_bias: bool = True  # flux: whether G's first dense layer has a bias (its tutorial has none)
     n_classes: int = 0  # 0: unconditional; 10: a class-conditional model (arch cond or class)
+    batchnorm: bool = True  # paper: batchnorm in G and D; False (arch dcgan only) shows what it is for
 
     @property
     def conditional(self) -> bool:
@@ -93,6 +94,8 @@ class ModelConfig:
                 _fail("n_classes", self.n_classes, f"arch {self.arch!r} needs the number of classes (>= 2)")
         elif self.n_classes != 0:
             _fail("n_classes", self.n_classes, f"arch {self.arch!r} is unconditional: use 0, or arch cond/class")
+        if not self.batchnorm and self.arch != "dcgan":
+            _fail("batchnorm", self.batchnorm, "only arch 'dcgan' can drop its batchnorm layers")
         if any(isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1 for p in self.d_dropout):
             _fail("d_dropout", self.d_dropout, "use dropout probabilities in [0, 1)")
         for name in ("image_size", "nc", "nz", "ngf", "ndf"):

@@ -6,6 +6,12 @@
   ``FrechetInceptionDistance`` with the shipped MNIST classifier as feature extractor, so it
   works offline. Its numbers are on another scale than Inception FID: compare them only with
   each other.
+* **Inception FID** (``inception_fid``): the standard FID on Inception-v3's 2048 pool features,
+  the number papers report. Its weights (an ImageNet photo classifier, 92 MB) are downloaded on
+  first use, so it needs a machine online (Colab) or the weights file put in place by hand. It
+  scores grey 28x28 digits after upsampling them to 299x299 colour photos; the classifier FID
+  looks with a network that knows digits. Use Inception FID to compare with published numbers,
+  the classifier FID to compare runs of this package with each other, offline.
 * **Coverage**: the classifier's histogram of the generated classes, how many classes are
   present, and the KL divergence from the uniform distribution: mode collapse shows here.
 """
@@ -131,3 +137,49 @@ def conditional_accuracy(G: nn.Module, classifier: DigitClassifier | None = None
         images = sample_images(G, n_per_class, seed=seed + k, class_index=k)
         shares.append(float((predict_classes(images.cpu(), classifier) == k).float().mean()))
     return shares
+
+
+INCEPTION_WEIGHTS_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
+                         "weights-inception-2015-12-05-6726825d.pth")
+
+
+class InceptionUnavailable(RuntimeError):
+    """The Inception network for the standard FID cannot be had here; the message says what to do."""
+
+
+def _inception_fid_metric() -> FrechetInceptionDistance:
+    """torchmetrics' standard FID (Inception-v3, 2048 features); its weights are downloaded on first use."""
+    from pathlib import Path
+    from urllib.error import URLError
+
+    weights = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_URL.rsplit("/", 1)[1]
+    try:
+        return FrechetInceptionDistance(feature=2048, reset_real_features=True)
+    except ModuleNotFoundError as err:
+        raise InceptionUnavailable("the standard Inception FID needs the package torch-fidelity: "
+                                   "pip install torch-fidelity (classifier_fid works without it)") from err
+    except (URLError, OSError, RuntimeError) as err:
+        raise InceptionUnavailable(
+            f"the Inception-v3 weights for the standard FID could not be downloaded ({err}). On a machine "
+            f"online they are fetched once; offline, download {INCEPTION_WEIGHTS_URL} elsewhere and put it at "
+            f"{weights}. Without them, use the classifier FID (classifier_fid, or evaluate without --inception), "
+            f"which works offline.") from err
+
+
+def inception_fid(real: torch.Tensor, fake: torch.Tensor, batch_size: int = 100,
+                  device: torch.device | str = "cpu") -> float:
+    """The standard FID between two image sets (N, C, H, W), uint8 or float in [-1, 1], on Inception features.
+
+    Grey images are repeated to three channels; torchmetrics resizes them to 299x299. Raises
+    ``InceptionUnavailable`` (saying what is missing and where to put it) when the weights
+    cannot be had, e.g. offline.
+    """
+    fid = _inception_fid_metric().to(device)
+    for images, is_real in ((real, True), (fake, False)):
+        for batch in images.split(batch_size):
+            if batch.dtype != torch.uint8:
+                batch = batch.detach().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+            if batch.shape[1] == 1:
+                batch = batch.expand(-1, 3, -1, -1)
+            fid.update(batch.to(device), real=is_real)
+    return float(fid.compute())

@@ -21,22 +21,24 @@ from .config import ModelConfig, upsampling_plan
 class Generator(nn.Module):
     """G: noise ``z`` of shape (B, nz, 1, 1) to images (B, nc, image_size, image_size) in [-1, 1]."""
 
-    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 64, activation: str = "relu"):
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 64, activation: str = "relu",
+                 batchnorm: bool = True):
         super().__init__()
         base, n_up = upsampling_plan(image_size)
         act = g_activation(activation)
+        norm = nn.BatchNorm2d if batchnorm else nn.Identity  # batchnorm=False: to see why the paper uses it
         ch = ngf * 2 ** (n_up - 1)  # widest block first: ngf*8 at 4x4 for 64x64, as in the paper
         blocks = OrderedDict()
         blocks["project"] = nn.Sequential(  # z is a 1x1 "image" with nz channels
             nn.ConvTranspose2d(nz, ch, kernel_size=base, stride=1, padding=0, bias=False),
-            nn.BatchNorm2d(ch),
+            norm(ch),
             act(),
         )  # (ngf * 2^(n_up-1)) x base x base
         size = base
         for i in range(1, n_up):
             blocks[f"up{i}"] = nn.Sequential(
                 nn.ConvTranspose2d(ch, ch // 2, kernel_size=4, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(ch // 2),
+                norm(ch // 2),
                 act(),
             )  # (ch / 2) x (2 size) x (2 size)
             ch, size = ch // 2, size * 2
@@ -63,20 +65,21 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, ndf: int = 64, nc: int = 1, image_size: int = 64, leaky_slope: float = 0.2,
-                 input_bn: bool = False):
+                 input_bn: bool = False, batchnorm: bool = True):
         super().__init__()
         base, n_up = upsampling_plan(image_size)
+        norm = nn.BatchNorm2d if batchnorm else nn.Identity
         blocks = OrderedDict()
         blocks["from_image"] = nn.Sequential(  # no batchnorm on D's input (paper), unless input_bn
             nn.Conv2d(nc, ndf, kernel_size=4, stride=2, padding=1, bias=False),
-            *([nn.BatchNorm2d(ndf)] if input_bn else []),
+            *([norm(ndf)] if input_bn else []),
             nn.LeakyReLU(leaky_slope, inplace=True),
         )  # ndf x (image_size / 2) x (image_size / 2)
         ch = ndf
         for i in range(1, n_up):
             blocks[f"down{i}"] = nn.Sequential(
                 nn.Conv2d(ch, ch * 2, kernel_size=4, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(ch * 2),
+                norm(ch * 2),
                 nn.LeakyReLU(leaky_slope, inplace=True),
             )  # (2 ch) x (size / 2) x (size / 2)
             ch *= 2
@@ -128,9 +131,10 @@ def _build(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     """The architecture ``cfg.arch`` asks for; the seed systems' live in architectures.py."""
     cfg.validate()
     if cfg.arch == "dcgan":
-        G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size, activation=cfg.g_activation)
+        G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size, activation=cfg.g_activation,
+                      batchnorm=cfg.batchnorm)
         D = Discriminator(ndf=cfg.ndf, nc=cfg.nc, image_size=cfg.image_size, leaky_slope=cfg.leaky_slope,
-                          input_bn=cfg.d_input_bn)
+                          input_bn=cfg.d_input_bn, batchnorm=cfg.batchnorm)
     elif cfg.arch in ("class", "cond"):
         from .conditional import build_conditional_models
         G, D = build_conditional_models(cfg)

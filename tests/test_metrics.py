@@ -112,3 +112,39 @@ def test_corrupt_or_wrong_shaped_generator_file_is_refused(tmp_path):
 def test_missing_classifier_is_a_clear_error():
     with pytest.raises(ClassifierError, match="has no shipped classifier"):
         load_classifier("cifar10")
+
+
+def test_inception_fid_offline_says_what_is_missing_and_where_to_put_it(monkeypatch, tmp_path):
+    import urllib.error
+
+    import torch_fidelity.feature_extractor_inceptionv3 as inception
+
+    from dcgan_tutorial.metrics import InceptionUnavailable, inception_fid
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(inception, "load_state_dict_from_url", offline)
+    images = torch.zeros(4, 1, 28, 28, dtype=torch.uint8)
+    with pytest.raises(InceptionUnavailable) as err:
+        inception_fid(images, images)
+    message = str(err.value)
+    assert "weights-inception-2015-12-05-6726825d.pth" in message
+    assert str(tmp_path / "checkpoints") in message and "classifier FID" in message
+
+
+def test_evaluate_inception_offline_is_a_one_line_error(monkeypatch, tmp_path, data_root, capsys):
+    import urllib.error
+
+    import torch_fidelity.feature_extractor_inceptionv3 as inception
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(inception, "load_state_dict_from_url", offline)
+    status = main(["evaluate", "--pretrained", "mnist", "--data-root", str(data_root), "--n", "200",
+                   "--inception", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: the Inception-v3 weights") and err.count("\n") == 1
