@@ -21,7 +21,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from .config import DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, ModelConfig, TrainConfig
+from .config import DATASET_CHANNELS, DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, ModelConfig, TrainConfig
 from .data import DatasetError, make_loader
 from .runs import RunRecord, curves_png, figure_png, grid_png, plot_comparison
 from .train import Callback, GANState, TrainingDiverged, make_state, pick_device, train_gan
@@ -206,7 +206,8 @@ class TrainingPanel(ShowsWidget):
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The model and training configs the controls describe, validated (or a ``ConfigError``)."""
         p = PRESETS[self.preset.value]
-        model_cfg = replace(p.model, nz=self.nz.value, ngf=self.width.value, ndf=self.width.value).validate()
+        model_cfg = replace(p.model, nz=self.nz.value, ngf=self.width.value, ndf=self.width.value,
+                            nc=DATASET_CHANNELS[self.dataset.value]).validate()  # grey or colour, as the data
         train_cfg = replace(
             p.train, dataset=self.dataset.value, loss=self.loss.value, lr_g=self.lr_g.value, lr_d=self.lr_d.value,
             beta1=self.beta1.value, batch_size=_number("batch_size", self.batch_size.value),
