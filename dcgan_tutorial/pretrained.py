@@ -21,7 +21,8 @@ from .models import build_generator
 
 FORMAT = "dcgan_tutorial.generator"
 FORMAT_VERSION = 1
-PRETRAINED = {"mnist": ASSETS / "mnist_generator.pt"}
+# name -> file: the classic unconditional DCGAN, and a conditional one (sample --class K)
+PRETRAINED = {"mnist": ASSETS / "mnist_generator.pt", "mnist-cond": ASSETS / "mnist-cond_generator.pt"}
 
 
 def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, provenance: dict[str, Any]) -> Path:
@@ -59,7 +60,7 @@ def load_generator_file(path: str | os.PathLike, device: torch.device | str = "c
 
 
 def load_pretrained(name: str = "mnist", device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
-    """A generator shipped with the package, by name (``mnist``)."""
+    """A generator shipped with the package, by name (``mnist``, or ``mnist-cond``: conditional)."""
     if name not in PRETRAINED:
         raise ConfigError("pretrained", name, f"choose one of {', '.join(PRETRAINED)}")
     path = PRETRAINED[name]

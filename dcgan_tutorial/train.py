@@ -134,13 +134,17 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss:
     """One update of G: make D call its images real.
 
     fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
-    steps, so D's parameters do not change (D's gradients are cleared by the next d_step).
+    steps, so D's parameters do not change.
     labels: (B,) the classes G was asked for, for a conditional model only.
     """
     given = () if labels is None else (labels,)
     opt_g.zero_grad(set_to_none=True)
     loss_value = g_loss(D(fake, *given), loss)
-    loss_value.backward()
+    # G needs the gradient through D (with respect to D's input), not for D's own weights:
+    # backward(inputs=G's parameters) skips computing those, a third of D's backward pass.
+    # With several processes DDP expects a gradient for every D weight, so there all are made.
+    g_params = None if distributed.is_distributed() else [p for group in opt_g.param_groups for p in group["params"]]
+    loss_value.backward(inputs=g_params)
     opt_g.step()
     return {"g_loss": loss_value.detach()}
 

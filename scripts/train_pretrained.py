@@ -1,7 +1,8 @@
-"""Train the generator shipped as ``--pretrained mnist`` with the package's own ``train`` command,
+"""Train a generator shipped as ``--pretrained NAME`` with the package's own ``train`` command,
 then export its generator with the command, the hardware and the time recorded in the file.
 
     python scripts/train_pretrained.py --data-root DIR -- --time-budget 1800 --device auto
+    python scripts/train_pretrained.py --name mnist-cond --data-root DIR -- --preset cond-mnist --steps 8480
 
 Everything after ``--`` is passed to ``python -m dcgan_tutorial train``.
 """
@@ -24,9 +25,11 @@ from dcgan_tutorial.speed import hardware_name
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--run-dir", default="runs/pretrained-mnist")
+    parser.add_argument("--name", default="mnist", choices=sorted(PRETRAINED), help="which shipped generator")
+    parser.add_argument("--run-dir", default=None, help="default: runs/pretrained-NAME")
     parser.add_argument("train_args", nargs="*", help="arguments for 'python -m dcgan_tutorial train'")
     args = parser.parse_args()
+    args.run_dir = args.run_dir or f"runs/pretrained-{args.name}"
 
     command = [sys.executable, "-m", "dcgan_tutorial", "train", "--dataset", "mnist", "--out", args.run_dir,
                "--overwrite", "--no-progress", *(["--data-root", args.data_root] if args.data_root else []),
@@ -40,7 +43,7 @@ def main() -> None:
         shown[i + 1] = "DIR"
     provenance = {"command": shlex.join(shown), "hardware": hardware_name(), "seconds": round(seconds, 1),
                   "torch": str(torch.__version__), "date": datetime.date.today().isoformat()}
-    path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED["mnist"], provenance)
+    path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED[args.name], provenance)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
 
 

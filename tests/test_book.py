@@ -21,7 +21,8 @@ from dcgan_tutorial.viz import show_code
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = ["01_what_are_gans", "02_loading_the_data", "03_the_generator", "04_the_discriminator",
-            "05_the_losses", "06_training_on_a_gpu", "07_results", "08_experiments_with_widgets"]
+            "05_the_losses", "06_training_on_a_gpu", "07_results", "08_experiments_with_widgets",
+            "09_architectures_and_datasets", "10_conditional_generation", "11_troubleshooting"]
 
 
 def _notebook(name):
