@@ -20,7 +20,8 @@ def test_conditional_generator_output_depends_on_the_class():
     images = G(z, torch.tensor([3, 7]))
     assert images.shape == (2, 1, 28, 28)
     assert not torch.allclose(images[0], images[1])  # same z, other class: another image
-    assert torch.equal(G(z[:1], torch.tensor([3])), images[:1])
+    # the same row alone gives the same image (up to the rounding of another batch size's kernels)
+    assert torch.allclose(G(z[:1], torch.tensor([3])), images[:1], rtol=1e-4, atol=1e-10)
 
 
 def test_conditional_discriminator_reads_one_hot_planes():
