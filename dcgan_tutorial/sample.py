@@ -11,6 +11,7 @@ from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import save_image
 
 from .checkpoint import load_generator
+from .conditional import class_labels
 from .config import ConfigError
 from .data import unscale_images
 from .train import generate
@@ -33,7 +34,7 @@ def sample_labels(G: nn.Module, n: int, class_index: Optional[int] = None) -> Op
                                                     "a conditional preset (cond-mnist, class) can draw a chosen class")
         return None
     if class_index is None:
-        return torch.arange(n) * n_classes // n  # the first n / n_classes images are class 0, and so on
+        return class_labels(n, n_classes)  # the first n / n_classes images are class 0, and so on
     if isinstance(class_index, bool) or not isinstance(class_index, int) or not 0 <= class_index < n_classes:
         raise ConfigError("class", class_index, f"use a class number from 0 to {n_classes - 1}")
     return torch.full((n,), class_index, dtype=torch.long)

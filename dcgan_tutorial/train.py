@@ -26,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed
+from .conditional import class_labels
 from .config import ModelConfig, TrainConfig
 from .data import InMemoryLoader, unscale_images
 from .losses import d_loss, g_loss
@@ -102,7 +103,7 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     noise_gen = torch.Generator(device=device).manual_seed(train_cfg.seed + 1)
     fixed_labels = None
     if model_cfg.conditional:  # a grid row per class
-        fixed_labels = (torch.arange(train_cfg.n_fixed) * model_cfg.n_classes // train_cfg.n_fixed).to(device)
+        fixed_labels = class_labels(train_cfg.n_fixed, model_cfg.n_classes, device)
     return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed,
                     fixed_labels=fixed_labels)
 
