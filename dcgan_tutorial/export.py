@@ -1,0 +1,133 @@
+"""Export a trained generator to ONNX, so that it runs without PyTorch (in a web page, for instance).
+
+``export_onnx`` writes G as an ONNX graph with a free batch axis: input ``z`` (B, nz) float32,
+for a conditional G also ``labels`` (B,) int64, output ``images`` (B, nc, S, S) in [-1, 1].
+Next to ``FILE.onnx`` it writes ``FILE.json``, what a program needs to drive the graph: nz, the
+classes, the image size, the latent explorer's orthonormal directions and the noise of two
+seeds (``sample_noise``), so that a page shows the same z as the book's Python cells.
+
+    python -m dcgan_tutorial export --pretrained mnist --out mnist.onnx
+
+The book's live explorer runs these files with ONNX Runtime Web (``_static/dcgan-live.js``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .config import ConfigError, ModelConfig
+from .sample import sample_noise
+
+FORMAT = "dcgan_tutorial.onnx-generator"
+FORMAT_VERSION = 1
+# Opset 17 is the newest the TorchScript exporter (dynamo=False) covers fully, and every ONNX
+# Runtime from 1.14 on, onnxruntime-web included, runs it.
+OPSET = 17
+
+
+def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n_directions: int = 4,
+                direction_seed: int = 0, seeds: Sequence[int] = (0, 1), source: str = "") -> Path:
+    """Write G (eval mode, on the CPU) to ``path`` (.onnx) and its description to ``path`` with .json.
+
+    n_directions, direction_seed: the explorer's directions to store (``orthonormal_directions``);
+    seeds: noise vectors to store, ``sample_noise(1, nz, seed)`` for each; source: where G came from.
+    Returns the .onnx path. G itself is not changed (a CPU copy is exported).
+    """
+    path = Path(path)
+    if path.suffix != ".onnx":
+        raise ConfigError("out", str(path), "use a file name ending in .onnx (its description is written next to "
+                                            "it as .json)")
+    conditional = _check_exportable(G, model_cfg)
+    G = copy.deepcopy(G).cpu().eval()  # eval: batchnorm uses its running statistics, as sampling does
+    z = torch.zeros(2, model_cfg.nz)  # (B, nz): the graph takes flat noise; B = 2 shows the axis is free
+    inputs, names, axes = (z,), ["z"], {"z": {0: "batch"}, "images": {0: "batch"}}
+    if conditional:
+        inputs, names = (z, torch.zeros(2, dtype=torch.long)), ["z", "labels"]
+        axes["labels"] = {0: "batch"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            # The TorchScript exporter warns that it is no longer the default. We use it on purpose:
+            # the torch.export-based one needs the onnxscript package, and this one does not.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(G, inputs, tmp, dynamo=False, input_names=names, output_names=["images"],
+                              dynamic_axes=axes, opset_version=OPSET)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    description = describe(model_cfg, path.name, n_directions, direction_seed, seeds, source)
+    path.with_suffix(".json").write_text(json.dumps(description, indent=1) + "\n")
+    return path
+
+
+def describe(model_cfg: ModelConfig, onnx_name: str, n_directions: int = 4, direction_seed: int = 0,
+             seeds: Sequence[int] = (0, 1), source: str = "") -> dict[str, Any]:
+    """The sidecar of an exported generator: shapes, classes, explorer directions, start noise."""
+    from .notebook.explorer import orthonormal_directions
+
+    nz, conditional = model_cfg.nz, model_cfg.arch == "cond"
+    k = min(n_directions, nz)
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "onnx": onnx_name, "opset": OPSET,
+        "inputs": {"z": ["batch", nz], **({"labels": ["batch"]} if conditional else {})},
+        "output": {"images": ["batch", model_cfg.nc, model_cfg.image_size, model_cfg.image_size], "range": [-1, 1]},
+        "nz": nz, "nc": model_cfg.nc, "image_size": model_cfg.image_size,
+        "n_classes": model_cfg.n_classes if conditional else 0,
+        "directions": {"seed": direction_seed, "vectors": orthonormal_directions(nz, k, direction_seed).tolist()},
+        "start": {"seeds": list(seeds), "z": [sample_noise(1, nz, s).flatten().tolist() for s in seeds]},
+        "source": source, "torch": torch.__version__,
+    }
+
+
+def _check_exportable(G: nn.Module, model_cfg: ModelConfig) -> bool:
+    """Whether G is conditional; a ConfigError when G cannot become one fixed graph or disagrees with the config."""
+    if model_cfg.arch == "class":
+        raise ConfigError("arch", model_cfg.arch, "one generator per class sends each row through a different "
+                                                  "network, which one ONNX graph cannot hold: export an unconditional "
+                                                  "or a cond generator")
+    nz = getattr(G, "nz", None)
+    if nz != model_cfg.nz:
+        raise ConfigError("nz", nz, f"this generator does not fit its configuration (nz {model_cfg.nz}): pass the "
+                                    f"configuration it was built from")
+    conditional = bool(getattr(G, "n_classes", 0))
+    if conditional != (model_cfg.arch == "cond"):
+        raise ConfigError("arch", model_cfg.arch, "this generator does not fit its configuration (conditional or "
+                                                  "not): pass the configuration it was built from")
+    return conditional
+
+
+def onnx_images(path: str | os.PathLike, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Run an exported generator with ONNX Runtime on the CPU: z (B, nz) -> images (B, nc, S, S) in [-1, 1]."""
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError("running an exported generator needs ONNX Runtime: pip install onnxruntime") from err
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {"z": z.detach().flatten(1).float().cpu().numpy()}
+    if labels is not None:
+        feeds["labels"] = labels.detach().long().cpu().numpy()
+    return torch.from_numpy(session.run(["images"], feeds)[0])
+
+
+def onnx_difference(path: str | os.PathLike, G: nn.Module, n: int = 16, seed: int = 0) -> float:
+    """The largest |ONNX Runtime - PyTorch| over n images of G from ``sample_noise(n, nz, seed)``.
+
+    For a conditional G the n images cycle through the classes. Needs ``onnxruntime``.
+    """
+    from .train import generate
+
+    G = copy.deepcopy(G).cpu().eval()
+    z = sample_noise(n, G.nz, seed).flatten(1)
+    labels = torch.arange(n) % G.n_classes if getattr(G, "n_classes", 0) else None
+    expected = generate(G, z, labels)
+    return float((onnx_images(path, z, labels) - expected).abs().max())

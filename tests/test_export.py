@@ -1,0 +1,93 @@
+"""ONNX export: ONNX Runtime draws what PyTorch draws, for the shipped generators and any batch size."""
+import json
+
+import onnx
+import pytest
+import torch
+
+from dcgan_tutorial import ConfigError, ModelConfig, build_generator, generate, load_pretrained, sample_noise
+from dcgan_tutorial.export import FORMAT, export_onnx, onnx_difference, onnx_images
+from dcgan_tutorial.notebook.explorer import orthonormal_directions
+
+
+@pytest.fixture(scope="module", params=["mnist", "mnist-cond"])
+def exported(request, tmp_path_factory):
+    G, cfg, _ = load_pretrained(request.param)
+    path = export_onnx(G, cfg, tmp_path_factory.mktemp("onnx") / f"{request.param}.onnx", source=request.param)
+    return G, cfg, path
+
+
+@pytest.mark.parametrize("batch", [1, 5, 64])
+def test_export_onnx_runtime_equals_pytorch(exported, batch):
+    G, cfg, path = exported
+    z = torch.randn(batch, cfg.nz, generator=torch.Generator().manual_seed(batch))
+    labels = torch.arange(batch) % cfg.n_classes if cfg.arch == "cond" else None
+    expected = generate(G, z, labels)
+    got = onnx_images(path, z, labels)
+    assert got.shape == expected.shape == (batch, cfg.nc, cfg.image_size, cfg.image_size)
+    assert (got - expected).abs().max() < 1e-4
+    assert expected.std() > 0.1  # real images, not a constant that any graph would match
+
+
+def test_export_conditional_graph_follows_the_label(tmp_path):
+    G, cfg, _ = load_pretrained("mnist-cond")
+    path = export_onnx(G, cfg, tmp_path / "cond.onnx")
+    z = sample_noise(1, cfg.nz, 3).flatten(1).repeat(cfg.n_classes, 1)  # one z, every class
+    labels = torch.arange(cfg.n_classes)
+    images = onnx_images(path, z, labels)
+    assert (images - generate(G, z, labels)).abs().max() < 1e-4
+    assert (images[1:] - images[:1]).abs().amax(dim=(1, 2, 3)).min() > 0.5  # each digit differs from the 0
+
+
+def test_export_graph_has_named_inputs_and_a_free_batch_axis(exported):
+    _, cfg, path = exported
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    inputs = {i.name: i.type.tensor_type for i in model.graph.input}
+    expected = {"z": onnx.TensorProto.FLOAT, **({"labels": onnx.TensorProto.INT64} if cfg.arch == "cond" else {})}
+    assert {name: t.elem_type for name, t in inputs.items()} == expected
+    assert inputs["z"].shape.dim[0].dim_param and inputs["z"].shape.dim[1].dim_value == cfg.nz
+    assert [o.name for o in model.graph.output] == ["images"]
+
+
+def test_export_sidecar_describes_the_graph(exported):
+    _, cfg, path = exported
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["format"] == FORMAT and meta["onnx"] == path.name
+    assert (meta["nz"], meta["nc"], meta["image_size"]) == (cfg.nz, cfg.nc, cfg.image_size)
+    assert meta["n_classes"] == (10 if cfg.arch == "cond" else 0)
+    directions = torch.tensor(meta["directions"]["vectors"])
+    assert torch.equal(directions, orthonormal_directions(cfg.nz, 4, meta["directions"]["seed"]))
+    assert torch.allclose(directions @ directions.T, torch.eye(4), atol=1e-5)
+    for seed, z in zip(meta["start"]["seeds"], meta["start"]["z"]):
+        assert torch.equal(torch.tensor(z), sample_noise(1, cfg.nz, seed).flatten())
+
+
+def test_export_onnx_difference_is_small_and_sees_a_wrong_file(tmp_path, tiny_model):
+    torch.manual_seed(0)
+    G = build_generator(tiny_model).train()
+    path = export_onnx(G, tiny_model, tmp_path / "tiny.onnx")
+    assert G.training, "export works on a copy; the caller's G keeps its mode"
+    assert onnx_difference(path, G, n=8) < 1e-4
+    other = build_generator(tiny_model)
+    torch.nn.init.normal_(other.blocks.project[0].weight)
+    assert onnx_difference(path, other, n=8) > 1e-2
+
+
+@pytest.mark.parametrize("case", ["suffix", "class", "nz", "conditional"])
+def test_export_bad_source_is_one_clear_error(tmp_path, case):
+    cfg = ModelConfig(image_size=28, nc=1, nz=8, ngf=4, ndf=4)
+    G, out = build_generator(cfg), tmp_path / "g.onnx"
+    if case == "suffix":
+        out, match = tmp_path / "g.pt", "ending in .onnx"
+    elif case == "class":
+        cfg = ModelConfig(arch="class", image_size=28, nc=1, nz=8, ngf=4, ndf=4, n_classes=3)
+        G, match = build_generator(cfg), "one ONNX graph cannot hold"
+    elif case == "nz":
+        G, match = build_generator(ModelConfig(image_size=28, nc=1, nz=9, ngf=4, ndf=4)), "does not fit"
+    else:
+        G, match = build_generator(ModelConfig(arch="cond", image_size=28, nc=1, nz=8, ngf=4, ndf=4,
+                                               n_classes=10)), "does not fit"
+    with pytest.raises(ConfigError, match=match):
+        export_onnx(G, cfg, out)
+    assert not list(tmp_path.iterdir()), "nothing is written for a refused export"
