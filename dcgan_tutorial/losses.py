@@ -50,11 +50,33 @@ def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
-G_LOSSES = {"non-saturating": g_loss_non_saturating, "saturating": g_loss_saturating}
+def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+    """D's hinge loss: L_D = mean[max(0, 1 - l(x))] + mean[max(0, 1 + l(G(z)))].
+
+    real_logits, fake_logits: (B,) D's logits (no sigmoid). D stops being pushed on an image
+    once its logit is beyond the margin (above 1 for reals, below -1 for fakes), so confident,
+    correct answers cost nothing and D's logits do not grow without bound (Lim and Ye 2017;
+    Miyato et al. 2018). ``reduction="mean"`` halves it, as for ``d_loss``.
+    """
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction={reduction!r} is not allowed: choose sum or mean")
+    loss = F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    return 0.5 * loss if reduction == "mean" else loss
+
+
+def g_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's loss with the hinge D: L_G = -mean[l(G(z))], raise D's logit on the fakes, without a margin.
+
+    fake_logits: (B,) D's logits on G's images.
+    """
+    return -fake_logits.mean()
+
+
+G_LOSSES = {"non-saturating": g_loss_non_saturating, "saturating": g_loss_saturating, "hinge": g_loss_hinge}
 
 
 def g_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
-    """G's loss of the given ``kind``: "non-saturating" (default) or "saturating"."""
+    """G's loss of the given ``kind``: "non-saturating" (default), "saturating" or "hinge"."""
     if kind not in G_LOSSES:
         raise ValueError(f"loss={kind!r} is not allowed: choose one of {', '.join(G_LOSSES)}")
     return G_LOSSES[kind](fake_logits)

@@ -1,0 +1,93 @@
+"""FID measured during training, and the best generator kept.
+
+DCGAN's sample quality does not improve monotonically: FID can rise again late in a run, so
+the last generator is not always the best one. ``FIDTracker`` measures the classifier FID
+(``metrics.classifier_fid``) every ``every`` steps on the same noise each time, records the
+curve, and writes the generator with the lowest FID so far to ``RUN_DIR/best_generator.pt``
+(the format of the shipped generators: ``pretrained.load_generator_file`` reads it, as does
+``sample``). Pass *training* images as the reference, so the test set plays no part in the
+choice and can still report the FID of the chosen generator honestly.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from ..checkpoint import atomic_save
+from ..classifier import DigitClassifier, load_classifier
+from ..config import config_to_dict
+from ..distributed import rank, unwrap
+from ..metrics import classifier_fid, generator_samples
+from ..pretrained import FORMAT as GENERATOR_FORMAT, FORMAT_VERSION as GENERATOR_FORMAT_VERSION
+from ..train import Callback, GANState
+from .ema import ema_generator
+
+
+def evaluated_generator(state: GANState) -> torch.nn.Module:
+    """The generator a run is judged by: the EMA generator when there is one (BatchNorm re-estimated), else G."""
+    ema = getattr(state, "ema", None)
+    return ema_generator(ema) if ema is not None else unwrap(state.G)
+
+
+class FIDTracker(Callback):
+    """Every ``every`` steps: FID of ``n`` samples (fixed noise) against ``reference``; keep the best G.
+
+    reference: (N, nc, H, W) uint8 or [-1, 1] real images (training images, see the module
+    docstring). out_dir: where ``best_generator.pt`` and ``fid_history.json`` go (None: keep
+    them in memory only, as ``best_state`` and ``history``).
+    """
+
+    def __init__(self, reference: torch.Tensor, every: int = 1000, n: int = 2000,
+                 out_dir: Optional[str | os.PathLike] = None, classifier: Optional[DigitClassifier] = None,
+                 seed: int = 0):
+        self.reference, self.every, self.n, self.seed = reference, every, n, seed
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.classifier = classifier or load_classifier()
+        self.history: list[dict] = []  # {"step", "fid"} per measurement
+        self.best: Optional[dict] = None  # the measurement with the lowest FID
+        self.best_state: Optional[dict] = None  # that generator's state_dict (on the CPU)
+        self._next = every
+
+    def measure(self, state: GANState) -> float:
+        """FID of the evaluated generator now; records it and keeps the generator if it is the best."""
+        G = evaluated_generator(state)
+        fakes = generator_samples(G, self.n, seed=self.seed)  # the same noise every time
+        fid = classifier_fid(self.reference, fakes, self.classifier)
+        point = {"step": state.step, "fid": fid}
+        self.history.append(point)
+        if self.best is None or fid < self.best["fid"]:
+            self.best = point
+            self.best_state = {k: v.detach().cpu().clone() for k, v in G.state_dict().items()}
+            self._write_best(state)
+        self._write_history()
+        return fid
+
+    def on_log(self, state: GANState, records: dict[str, list]) -> None:
+        if state.step >= self._next:
+            self.measure(state)
+            self._next = (state.step // self.every + 1) * self.every
+
+    def on_train_end(self, state: GANState) -> None:
+        if not self.history or self.history[-1]["step"] != state.step:
+            self.measure(state)
+
+    def _write_best(self, state: GANState) -> None:
+        if self.out_dir is None or rank() != 0:
+            return
+        atomic_save({"format": GENERATOR_FORMAT, "format_version": GENERATOR_FORMAT_VERSION,
+                     "model_config": config_to_dict(state.model_cfg), "dataset": state.train_cfg.dataset,
+                     "step": state.step, "G": copy.copy(self.best_state),
+                     "provenance": {"selected": f"the lowest classifier FID ({self.best['fid']:.2f}, {self.n} "
+                                                f"samples) of {len(self.history)} measured during training"}},
+                    self.out_dir / "best_generator.pt")
+
+    def _write_history(self) -> None:
+        if self.out_dir is None or rank() != 0:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "fid_history.json").write_text(json.dumps({"history": self.history, "best": self.best}))

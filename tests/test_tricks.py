@@ -1,0 +1,244 @@
+"""The training tricks (dcgan_tutorial/tricks/, the hinge loss): each changes what it claims to change."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dcgan_tutorial import build_models
+from dcgan_tutorial.config import ModelConfig
+from dcgan_tutorial.losses import d_loss, d_loss_hinge, g_loss, g_loss_hinge
+from dcgan_tutorial.tricks import DTricks
+from dcgan_tutorial.tricks.augment import cutout, diff_augment, translate
+from dcgan_tutorial.tricks.ema import EMA, ema_generator
+from dcgan_tutorial.tricks.regularizers import (add_instance_noise, d_loss_smoothed, instance_noise_sigma,
+                                                r1_penalty)
+from dcgan_tutorial.tricks.spectral import apply_spectral_norm
+
+TINY = ModelConfig(image_size=28, nc=1, nz=8, ngf=4, ndf=4)
+
+
+def _tiny_g():
+    torch.manual_seed(0)
+    return build_models(TINY)[0]
+
+
+# --- EMA of G ---------------------------------------------------------------------------------------
+
+def test_ema_update_moves_each_parameter_by_one_minus_decay():
+    G = _tiny_g()
+    ema = EMA(G, decay=0.9)
+    ema.updates = 1000  # past the warm-up: the weight is exactly 1 - decay
+    before = [p.clone() for p in ema.G.parameters()]
+    with torch.no_grad():
+        for p in G.parameters():
+            p.add_(1.0)
+    ema.update(G)
+    for b, p_ema, p in zip(before, ema.G.parameters(), G.parameters()):
+        torch.testing.assert_close(p_ema, b + 0.1 * (p - b))
+
+
+def test_ema_decay_warms_up_from_a_tenth():
+    ema = EMA(_tiny_g(), decay=0.999)
+    assert ema.current_decay() == pytest.approx(0.1)  # the first update mostly takes G's weights
+    ema.updates = 10**6
+    assert ema.current_decay() == 0.999
+
+
+def test_ema_update_copies_batchnorm_buffers():
+    G = _tiny_g()
+    ema = EMA(G)
+    bn = next(m for m in G.modules() if isinstance(m, nn.BatchNorm2d))
+    bn.running_mean.fill_(3.0)
+    ema.update(G)
+    bn_ema = next(m for m in ema.G.modules() if isinstance(m, nn.BatchNorm2d))
+    assert torch.equal(bn_ema.running_mean, bn.running_mean)
+
+
+def test_ema_parameters_do_not_take_gradients():
+    ema = EMA(_tiny_g())
+    assert not any(p.requires_grad for p in ema.G.parameters())
+
+
+def test_ema_recompute_batchnorm_gives_the_statistics_of_the_averaged_weights():
+    G = _tiny_g()
+    ema = EMA(G)
+    with torch.no_grad():  # averaged weights that differ from G's
+        for p in ema.G.parameters():
+            p.mul_(1.5)
+    bn = next(m for m in ema.G.modules() if isinstance(m, nn.BatchNorm2d))
+    seen = []
+    hook = bn.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach().clone()))
+    ema.recompute_batchnorm(n_batches=3, batch_size=16, seed=5)
+    hook.remove()
+    x = torch.cat(seen)  # every pre-BN activation of the 3 batches (equal sizes: the mean of means)
+    torch.testing.assert_close(bn.running_mean, x.mean(dim=(0, 2, 3)))
+    assert not torch.allclose(bn.running_mean, next(m for m in G.modules()
+                                                    if isinstance(m, nn.BatchNorm2d)).running_mean)
+    assert not ema.G.training and bn.momentum == 0.1  # back to eval mode and the usual momentum
+
+
+def test_ema_generator_samples_in_eval_mode():
+    ema = EMA(_tiny_g())
+    G = ema_generator(ema, n_batches=2, batch_size=8)
+    assert G is ema.G and not G.training
+
+
+# --- DiffAugment ------------------------------------------------------------------------------------
+
+def test_translate_moves_each_image_by_at_most_an_eighth():
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 14, 14] = 1.0
+    out = translate(x, generator=torch.Generator().manual_seed(0))
+    shifts = set()
+    for img in out[:, 0]:
+        (r, c), = img.nonzero().tolist()
+        assert abs(r - 14) <= 4 and abs(c - 14) <= 4  # int(28 / 8 + 0.5) = 4 pixels at most
+        shifts.add((r - 14, c - 14))
+    assert len(shifts) > 10  # each image draws its own shift
+    assert out.sum() == 64  # a shift moves pixels, it does not change them
+
+
+def test_translate_fills_uncovered_pixels_with_zero():
+    out = translate(torch.ones(32, 1, 28, 28), generator=torch.Generator().manual_seed(1))
+    assert set(out.unique().tolist()) == {0.0, 1.0} and (out == 0).any()
+
+
+def test_cutout_zeroes_one_square_of_half_the_image():
+    out = cutout(torch.ones(64, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    for img in out[:, 0]:
+        rows, cols = (img == 0).nonzero().unbind(1)
+        h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert h <= 14 and w <= 14 and (img == 0).sum() == h * w  # one axis-aligned rectangle
+    assert ((out == 0).flatten(1).sum(1) == 14 * 14).any()  # a square wholly inside: 14 x 14
+
+
+def test_diff_augment_passes_gradients_to_its_input():
+    x = torch.randn(8, 1, 28, 28, requires_grad=True)
+    diff_augment(x, generator=torch.Generator().manual_seed(0)).sum().backward()
+    assert x.grad is not None and (x.grad == 1).any() and (x.grad == 0).any()  # kept pixels and cut ones
+
+
+def test_diff_augment_repeats_with_the_same_generator_state():
+    x = torch.randn(8, 1, 28, 28)
+    a = diff_augment(x, generator=torch.Generator().manual_seed(3))
+    b = diff_augment(x, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+
+
+def test_diff_augment_rejects_an_unknown_policy():
+    with pytest.raises(ValueError, match="color"):
+        diff_augment(torch.zeros(1, 1, 28, 28), policy=("color",))
+
+
+# --- regularisers -----------------------------------------------------------------------------------
+
+def test_r1_penalty_matches_hand_computation_for_a_linear_d():
+    w = torch.randn(28 * 28)
+    real = torch.randn(4, 1, 28, 28, requires_grad=True)
+    logits = real.flatten(1) @ w  # grad of l(x) wrt x is w for every image
+    assert r1_penalty(real, logits, gamma=2.0).item() == pytest.approx(w.pow(2).sum().item(), rel=1e-5)
+
+
+def test_r1_penalty_is_differentiable_in_d_weights():
+    w = torch.randn(28 * 28, requires_grad=True)
+    real = torch.randn(4, 1, 28, 28, requires_grad=True)
+    r1_penalty(real, real.flatten(1) @ w, gamma=1.0).backward()
+    torch.testing.assert_close(w.grad, w.detach())  # d/dw (1/2 |w|^2) = w
+
+
+@pytest.mark.parametrize("step,expected", [(0, 0.5), (50, 0.25), (100, 0.0), (500, 0.0)])
+def test_instance_noise_sigma_falls_linearly_to_zero(step, expected):
+    assert instance_noise_sigma(step, 0.5, 100) == pytest.approx(expected)
+
+
+def test_add_instance_noise_has_the_asked_standard_deviation():
+    x = torch.zeros(64, 1, 28, 28)
+    noisy = add_instance_noise(x, 0.3, torch.Generator().manual_seed(0))
+    assert noisy.std().item() == pytest.approx(0.3, rel=0.02)
+    assert add_instance_noise(x, 0.0) is x
+
+
+def test_d_loss_smoothed_uses_the_real_target():
+    real, fake = torch.randn(16), torch.randn(16)
+    expected = -(0.9 * F.logsigmoid(real) + 0.1 * F.logsigmoid(-real)).mean() - F.logsigmoid(-fake).mean()
+    torch.testing.assert_close(d_loss_smoothed(real, fake, 0.9), expected)
+    torch.testing.assert_close(d_loss_smoothed(real, fake, 1.0), d_loss(real, fake))
+
+
+def test_d_loss_smoothed_is_smallest_at_d_of_point_nine():
+    logits = torch.linspace(0, 6, 601)
+    losses = torch.stack([d_loss_smoothed(l.view(1), torch.full((1,), -20.0)) for l in logits])
+    assert logits[losses.argmin()].item() == pytest.approx(math.log(9), abs=0.01)
+
+
+# --- hinge loss ---------------------------------------------------------------------------------------
+
+def test_d_loss_hinge_matches_hand_computation():
+    real = torch.tensor([2.0, 0.5, -1.0])  # margins: 0, 0.5, 2
+    fake = torch.tensor([-3.0, 0.0])  # margins: 0, 1
+    assert d_loss_hinge(real, fake).item() == pytest.approx(2.5 / 3 + 0.5)
+    assert d_loss_hinge(real, fake, "mean").item() == pytest.approx(0.5 * (2.5 / 3 + 0.5))
+
+
+def test_g_loss_hinge_is_minus_the_mean_logit():
+    fake = torch.tensor([1.0, -3.0, 0.5])
+    assert g_loss_hinge(fake).item() == pytest.approx(0.5)
+    assert g_loss(fake, "hinge").item() == pytest.approx(0.5)
+
+
+# --- spectral norm ------------------------------------------------------------------------------------
+
+def test_spectral_norm_bounds_each_layer_of_d_by_one():
+    torch.manual_seed(0)
+    D = apply_spectral_norm(build_models(TINY)[1])
+    for _ in range(30):  # each forward pass runs one power iteration
+        D(torch.randn(8, 1, 28, 28))
+    layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
+    for m in layers:
+        sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)
+        assert sigma.item() == pytest.approx(1.0, abs=0.02)
+
+
+# --- the bundle d_step uses ---------------------------------------------------------------------------
+
+class _Cfg:
+    loss, label_smoothing, instance_noise, instance_noise_steps, diffaugment, r1_gamma = (
+        "non-saturating", 0.0, 0.0, 1, False, 0.0)
+
+
+def test_dtricks_is_none_when_every_trick_is_off():
+    assert DTricks.from_config(_Cfg()) is None
+
+
+@pytest.mark.parametrize("field,value", [("loss", "hinge"), ("label_smoothing", 0.1), ("instance_noise", 0.1),
+                                         ("diffaugment", True), ("r1_gamma", 1.0)])
+def test_dtricks_is_made_for_each_trick(field, value):
+    cfg = _Cfg()
+    setattr(cfg, field, value)
+    assert getattr(DTricks.from_config(cfg), field) == value
+
+
+def test_dtricks_d_view_makes_reals_a_gradient_leaf_for_r1():
+    x = torch.randn(4, 1, 28, 28)
+    view = DTricks(r1_gamma=1.0).d_view(x, is_real=True)
+    assert view.requires_grad and view.is_leaf and torch.equal(view, x)
+    assert not DTricks(r1_gamma=1.0).d_view(x).requires_grad  # fakes: no penalty, no leaf
+
+
+def test_dtricks_d_loss_adds_r1_to_the_plain_loss():
+    w = torch.randn(28 * 28)
+    tricks = DTricks(r1_gamma=2.0)
+    real = tricks.d_view(torch.randn(4, 1, 28, 28), is_real=True)
+    real_logits, fake_logits = real.flatten(1) @ w, torch.randn(4)
+    expected = d_loss(real_logits, fake_logits) + w.pow(2).sum()
+    torch.testing.assert_close(tricks.d_loss(real, real_logits, fake_logits), expected)
+
+
+def test_dtricks_d_loss_picks_hinge_and_smoothing():
+    real, fake = torch.randn(8), torch.randn(8)
+    torch.testing.assert_close(DTricks(loss="hinge").d_loss(None, real, fake), d_loss_hinge(real, fake))
+    torch.testing.assert_close(DTricks(label_smoothing=0.1).d_loss(None, real, fake),
+                               d_loss_smoothed(real, fake, 0.9))
