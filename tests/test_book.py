@@ -1,15 +1,9 @@
 """The book: chapters executed with real outputs, code shown equal to the package, and the
 rendered HTML opened in a real (headless) browser."""
 import ast
-import functools
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 from urllib.request import urlopen
@@ -17,6 +11,7 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
+from book_browser import build_book, serve, start_browser
 from dcgan_tutorial.viz import show_code
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,55 +128,21 @@ def test_shown_code_is_the_package_code(name, imports, expr, cell):
 
 # --- the rendered book, in a real browser ------------------------------------------------
 
-def _chromium():
-    for exe in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(exe):
-            return shutil.which(exe)
-    return None
-
-
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    shutil.copytree(REPO, out / "src", ignore=shutil.ignore_patterns(".venv", ".git", "_build", "data", "runs",
-                                                                       "__pycache__", "*.egg-info", ".pytest_cache"))
-    result = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(out / "src"), "-W", "-n",
-                             "--keep-going"], capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        raise AssertionError(f"jupyter-book build -W failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    html = out / "src" / "_build" / "html"
-    assert (html / "index.html").is_file()
-    return html
+    return build_book(tmp_path_factory)  # one build per session, shared with test_live_page.py
 
 
 @pytest.fixture(scope="module")
 def served_book(built_book):
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(built_book))
-    handler.log_message = lambda *a, **k: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    url, server = serve(built_book)
+    yield url
     server.shutdown()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    exe = _chromium()
-    if exe is None:
-        if os.environ.get("DCGAN_TUTORIAL_REQUIRE_BROWSER") == "1":
-            raise AssertionError("headless Chromium is required here: apt-get install chromium chromium-driver")
-        pytest.skip("no Chromium installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = exe
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}", "--window-size=1280,1600"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    driver.set_page_load_timeout(60)
+    driver = start_browser(tmp_path_factory.mktemp("chrome-profile"))
     yield driver
     driver.quit()
 
