@@ -13,6 +13,7 @@ The book's live explorer runs these files with ONNX Runtime Web (``_static/dcgan
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import tempfile
@@ -28,9 +29,19 @@ from .sample import sample_noise
 
 FORMAT = "dcgan_tutorial.onnx-generator"
 FORMAT_VERSION = 1
-# Opset 17 is the newest the TorchScript exporter (dynamo=False) covers fully, and every ONNX
-# Runtime from 1.14 on, onnxruntime-web included, runs it.
+# Opset 17: the TorchScript exporter (dynamo=False) writes it, and both runtimes we check run it:
+# onnxruntime in the tests, and the onnxruntime-web 1.30.0 the book ships in _static/.
 OPSET = 17
+
+
+class OnnxUnavailable(RuntimeError):
+    """A package that ONNX export or ONNX Runtime needs is not installed."""
+
+
+def _require(module: str, what: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise OnnxUnavailable(f"{what} needs the {module} package, which is not installed: pip install {module} "
+                              f"(or pip install 'dcgan_tutorial[export]')")
 
 
 def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n_directions: int = 4,
@@ -46,6 +57,7 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
         raise ConfigError("out", str(path), "use a file name ending in .onnx (its description is written next to "
                                             "it as .json)")
     conditional = _check_exportable(G, model_cfg)
+    _require("onnx", "exporting to ONNX")  # torch.onnx writes the graph with it
     G = copy.deepcopy(G).cpu().eval()  # eval: batchnorm uses its running statistics, as sampling does
     z = torch.zeros(2, model_cfg.nz)  # (B, nz): the graph takes flat noise; B = 2 shows the axis is free
     inputs, names, axes = (z,), ["z"], {"z": {0: "batch"}, "images": {0: "batch"}}
@@ -62,6 +74,9 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(G, inputs, tmp, dynamo=False, input_names=names, output_names=["images"],
                               dynamic_axes=axes, opset_version=OPSET)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; give the usual mode
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -108,10 +123,8 @@ def _check_exportable(G: nn.Module, model_cfg: ModelConfig) -> bool:
 
 def onnx_images(path: str | os.PathLike, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Run an exported generator with ONNX Runtime on the CPU: z (B, nz) -> images (B, nc, S, S) in [-1, 1]."""
-    try:
-        import onnxruntime
-    except ImportError as err:
-        raise ImportError("running an exported generator needs ONNX Runtime: pip install onnxruntime") from err
+    _require("onnxruntime", "running an exported generator")
+    import onnxruntime
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds = {"z": z.detach().flatten(1).float().cpu().numpy()}
     if labels is not None:

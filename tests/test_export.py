@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from dcgan_tutorial import ConfigError, ModelConfig, build_generator, generate, load_pretrained, sample_noise
-from dcgan_tutorial.export import FORMAT, export_onnx, onnx_difference, onnx_images
+from dcgan_tutorial import export
+from dcgan_tutorial.export import FORMAT, OnnxUnavailable, export_onnx, onnx_difference, onnx_images
 from dcgan_tutorial.notebook.explorer import orthonormal_directions
 
 
@@ -91,3 +92,11 @@ def test_export_bad_source_is_one_clear_error(tmp_path, case):
     with pytest.raises(ConfigError, match=match):
         export_onnx(G, cfg, out)
     assert not list(tmp_path.iterdir()), "nothing is written for a refused export"
+
+
+def test_export_without_the_onnx_package_says_what_to_install(tmp_path, tiny_model, monkeypatch):
+    real = export.importlib.util.find_spec
+    monkeypatch.setattr(export.importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    with pytest.raises(OnnxUnavailable, match="pip install onnx"):
+        export_onnx(build_generator(tiny_model), tiny_model, tmp_path / "g.onnx")
+    assert not list(tmp_path.iterdir())
