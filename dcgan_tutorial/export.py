@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError, ModelConfig
-from .sample import sample_noise
+from .sample import generate, sample_noise
 
 FORMAT = "dcgan_tutorial.onnx-generator"
 FORMAT_VERSION = 1
@@ -137,8 +137,6 @@ def onnx_difference(path: str | os.PathLike, G: nn.Module, n: int = 16, seed: in
 
     For a conditional G the n images cycle through the classes. Needs ``onnxruntime``.
     """
-    from .train import generate
-
     G = copy.deepcopy(G).cpu().eval()
     z = sample_noise(n, G.nz, seed).flatten(1)
     labels = torch.arange(n) % G.n_classes if getattr(G, "n_classes", 0) else None
