@@ -14,10 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-from torchvision.utils import save_image
+from PIL import Image
+from torchvision.utils import make_grid
 
-from dcgan_tutorial import load_pretrained, sample_images
+from dcgan_tutorial import load_pretrained, sample_images, unscale_images
 from dcgan_tutorial.export import export_onnx, onnx_difference
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,8 +40,10 @@ def main(argv=None) -> int:
         per_row = 8
         n = per_row * (cfg.n_classes or per_row)  # 8 x 8, or a row of 8 per class
         grid = args.out_dir / f"{name}-samples.png"
-        images = torch.nn.functional.interpolate(sample_images(G, n, seed=0), scale_factor=2, mode="nearest")
-        save_image(images, grid, nrow=per_row, normalize=True, value_range=(-1, 1), padding=4)
+        # at the images' own size and in grey (the page enlarges it without smoothing): it counts in the
+        # weight of the page
+        pixels = make_grid(unscale_images(sample_images(G, n, seed=0)), nrow=per_row, padding=2)  # (3, H, W) uint8
+        Image.fromarray(pixels[0].numpy()).save(grid, optimize=True)
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.2f} MB, max |ONNX Runtime - PyTorch| "
               f"{difference:.1e} over 64 images), {path.with_suffix('.json').name}, {grid.name}")
     return 0
