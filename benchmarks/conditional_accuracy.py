@@ -26,7 +26,7 @@ from dcgan_tutorial.checkpoint import load_generator, read_checkpoint
 from dcgan_tutorial.classifier import load_classifier
 from dcgan_tutorial.data import load_images
 from dcgan_tutorial.metrics import class_coverage, classifier_fid, conditional_accuracy, generator_samples
-from dcgan_tutorial.speed import hardware_name
+from dcgan_tutorial.device import hardware_name
 
 
 def main() -> None:

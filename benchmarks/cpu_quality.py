@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 from dcgan_tutorial.classifier import load_classifier
-from dcgan_tutorial.config import ModelConfig, TrainConfig, get_preset
+from dcgan_tutorial.config import ModelConfig, TrainConfig
+from dcgan_tutorial.presets import get_preset
 from dcgan_tutorial.data import load_images, make_loader
 from dcgan_tutorial.metrics import class_coverage, classifier_fid, generator_samples
 from dcgan_tutorial.train import make_state, train_step

@@ -1,5 +1,8 @@
 """Checkpoints: the whole training state in one file, written atomically, loaded safely.
 
+``read_pt`` is the package's one reader of ``.pt`` files (checkpoints, shipped generators,
+shipped classifiers): ``weights_only=True``, and one clear error for a missing or damaged file.
+
 One ``.pt`` file holds both models, both optimisers, step, epoch, both configs, the RNG
 states, ``fixed_z``, the history and the fixed-noise grids, so training resumes exactly
 where it stopped. Only tensors, numbers, strings, lists and dicts are stored, so it loads
@@ -15,9 +18,12 @@ from typing import Any
 
 import torch
 
+from .callbacks import Callback
 from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, config_to_dict
 from .distributed import unwrap
-from .train import Callback, GANState, make_state
+from .models import build_generator
+from .runfolder import resolve_checkpoint_path
+from .train import GANState, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
 FORMAT_VERSION = 1
@@ -87,18 +93,28 @@ def save_checkpoint(state: GANState, path: str | os.PathLike) -> Path:
     return atomic_save(state_dict_of(state), path)
 
 
+def read_pt(path: str | os.PathLike, what: str, fix: str, error: type[Exception] = CheckpointError) -> Any:
+    """The contents of a ``.pt`` file, loaded with ``weights_only=True`` (nothing in it can run).
+
+    ``what`` names the file's kind in the message, ``fix`` says what to do; a missing or damaged
+    file raises ``error`` (a ``CheckpointError`` unless the caller has its own kind).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist (or is not a file): {fix}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # weights_only refuses code; a damaged file can fail in many ways, all the same to us
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise error(f"{path} is not a readable {what} (truncated, corrupt, or another kind of file; nothing in "
+                    f"it was run): {first}. {fix[0].upper() + fix[1:]}") from err
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """The raw contents of a checkpoint, checked; any problem is a ``CheckpointError`` that says what."""
     path = resolve_checkpoint_path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist (or is not a file); "
-                              f"give the path of a .pt file written by 'python -m dcgan_tutorial train'")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # weights_only refuses code; a damaged file can fail in many ways, all the same to us
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} is not a readable dcgan_tutorial checkpoint (truncated, corrupt, or "
-                              f"not a checkpoint; nothing in it was run): {first}") from err
+    data = read_pt(path, "dcgan_tutorial checkpoint",
+                   "give the path of a .pt file written by 'python -m dcgan_tutorial train'")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a dcgan_tutorial checkpoint (no '{FORMAT}' marker)")
     if data.get("format_version") != FORMAT_VERSION:
@@ -121,16 +137,32 @@ def configs_of(data: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> GANState:
     """A ``GANState`` exactly as it was saved: models, optimisers, step, RNG, history, samples."""
-    data = read_checkpoint(path)
-    model_cfg, train_cfg = configs_of(data)
-    state = make_state(model_cfg, train_cfg, device)
+    return state_from_checkpoint(read_checkpoint(path), device)
+
+
+def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cpu",
+                          train_cfg: TrainConfig | None = None) -> GANState:
+    """The ``GANState`` held by a checkpoint's contents (``read_checkpoint``), built once on ``device``.
+
+    ``train_cfg``: continue under these training settings (new limits, learning rates, betas)
+    instead of the stored ones; the optimisers' state is kept, their hyperparameters updated.
+    """
+    model_cfg, stored_cfg = configs_of(data)
+    try:
+        state = make_state(model_cfg, train_cfg or stored_cfg, device)
+    except ConfigError as err:
+        raise CheckpointError(f"the checkpoint's configuration cannot be used: {err}") from err
     try:
         unwrap(state.G).load_state_dict(data["G"])
         unwrap(state.D).load_state_dict(data["D"])
         state.opt_g.load_state_dict(data["opt_g"])
         state.opt_d.load_state_dict(data["opt_d"])
     except (RuntimeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{path} does not match its own model configuration: {err}") from err
+        raise CheckpointError(f"the checkpoint does not match its own model configuration: {err}") from err
+    if train_cfg is not None:  # load_state_dict restored the stored rates: the new settings win
+        for opt, lr in ((state.opt_g, train_cfg.lr_g), (state.opt_d, train_cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, (train_cfg.beta1, train_cfg.beta2)
     state.step, state.epoch = int(data["step"]), int(data["epoch"])
     state.fixed_z = data["fixed_z"].to(state.device)
     state.history = {k: list(v) for k, v in data["history"].items()}
@@ -145,8 +177,6 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
     """Only the generator of a checkpoint (in eval mode) and its model config, for sampling."""
-    from .models import build_generator  # local: sampling needs G only
-
     data = read_checkpoint(path)
     model_cfg, _ = configs_of(data)
     G = build_generator(model_cfg)  # the checkpoint's architecture: dcgan, a seed's, or conditional
@@ -161,18 +191,16 @@ class CheckpointWriter(Callback):
     """Save the state to ``path`` whenever ``train_gan`` says it is a good time.
 
     ``path`` always holds the latest checkpoint (written atomically). The last ``keep``
-    checkpoints also stay in ``path.parent / "checkpoints" / "step_NNNNNNN.pt"`` (hard links
-    to the same bytes where the file system allows, so they cost no extra writes).
+    checkpoints also stay in ``history_dir / "step_NNNNNNN.pt"`` (default: a ``checkpoints``
+    folder beside ``path``; hard links to the same bytes where the file system allows, so they
+    cost no extra writes).
     """
 
-    def __init__(self, path: str | os.PathLike, keep: int = 3):
+    def __init__(self, path: str | os.PathLike, keep: int = 3, history_dir: str | os.PathLike | None = None):
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
             raise ConfigError("keep", keep, "use a whole number >= 0 (0 keeps only the latest checkpoint)")
         self.path, self.keep = Path(path), keep
-
-    @property
-    def history_dir(self) -> Path:
-        return self.path.parent / "checkpoints"
+        self.history_dir = Path(history_dir) if history_dir is not None else self.path.parent / "checkpoints"
 
     def on_checkpoint(self, state: GANState) -> None:
         save_checkpoint(state, self.path)
@@ -189,9 +217,3 @@ class CheckpointWriter(Callback):
         os.replace(tmp, kept)
         for old in sorted(self.history_dir.glob("step_*.pt"))[:-self.keep]:
             old.unlink()
-
-
-def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
-    """A checkpoint file, or a run folder meaning its latest checkpoint (``RUN_DIR/checkpoint.pt``)."""
-    path = Path(path)
-    return path / "checkpoint.pt" if path.is_dir() else path

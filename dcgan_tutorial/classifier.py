@@ -13,6 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import read_pt
+from .data.pixels import scale_images
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 CLASSIFIER_FILES = {"mnist": ASSETS / "mnist_classifier.pt", "fashion-mnist": ASSETS / "fashion-mnist_classifier.pt"}
 
@@ -44,7 +47,7 @@ class DigitClassifier(nn.Module):
     def prepare(images: torch.Tensor) -> torch.Tensor:
         """Any (B, C, H, W) images, uint8 or float in [-1, 1] -> (B, 1, 28, 28) float in [-1, 1]."""
         if images.dtype == torch.uint8:
-            images = images.float() * (2.0 / 255.0) - 1.0
+            images = scale_images(images)
         if images.shape[1] == 3:
             images = images.mean(dim=1, keepdim=True)
         if images.shape[-2:] != (28, 28):
@@ -77,11 +80,9 @@ def load_classifier(dataset: str = "mnist", device: torch.device | str = "cpu") 
     if path is None:
         raise ClassifierError(f"dataset={dataset!r} has no shipped classifier: choose one of "
                               f"{', '.join(CLASSIFIER_FILES)}")
-    if not path.is_file():
-        raise ClassifierError(f"the classifier weights {path} are missing: reinstall dcgan_tutorial, or "
-                                f"train them with 'python scripts/train_classifier.py --dataset {dataset}'")
+    fix = f"reinstall dcgan_tutorial, or train it with 'python scripts/train_classifier.py --dataset {dataset}'"
+    data = read_pt(path, "classifier weights file", fix, error=ClassifierError)
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
         model = DigitClassifier(n_classes=int(data["n_classes"]))
         model.load_state_dict(data["state_dict"])
     except Exception as err:  # a damaged or foreign file: say which and how to fix

@@ -1,30 +1,20 @@
-"""The command line: ``python -m dcgan_tutorial train|sample ...``. argparse lives here only.
+"""The command line: ``python -m dcgan_tutorial train|sample|evaluate ...``. argparse lives here only.
 
-Every value is checked before any work starts; a bad one ends the command with a one-line
-error naming the flag, the value and what is allowed, and exit status 2.
+flags -> configs (``run.plan_run``) -> a run, samples or an evaluation -> printed lines. Every
+value is checked before any work starts; a bad one ends the command with a one-line error
+naming the flag, the value and what is allowed, and exit status 2. Errors are recognised by
+their type (``main``), never by their message; a config field is named by the flag that sets
+it, read from the parser itself.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import (DATASET_CHANNELS, DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, get_preset,
-                     with_overrides)
-
-# config field -> the flag that sets it, so errors name what the user typed
-FLAGS = {"batch_size": "--batch-size", "lr_g": "--lr-g", "lr_d": "--lr-d", "beta1": "--beta1", "nz": "--nz",
-         "ngf": "--ngf", "ndf": "--ndf", "image_size": "--image-size", "batchnorm": "--no-batchnorm",
-         "steps": "--steps", "epochs": "--epochs",
-         "time_budget": "--time-budget", "seed": "--seed", "dataset": "--dataset", "loss": "--loss",
-         "preset": "--preset", "sample_every": "--sample-every", "checkpoint_every": "--checkpoint-every",
-         "class": "--class",
-         "steps/epochs/time_budget": "--steps/--epochs/--time-budget"}
+from .config import DATASETS, LOSSES, ConfigError
+from .presets import DEFAULT_PRESET, PRESETS
 
 
 class UsageError(Exception):
@@ -110,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ngf", type=_positive(int), help="G width")
     t.add_argument("--ndf", type=_positive(int), help="D width")
     t.add_argument("--image-size", type=_positive(int), help="image size (28, 32, 56, 64, 128, ...)")
-    t.add_argument("--no-batchnorm", action="store_true",
-                   help="drop every batchnorm layer (arch dcgan presets only): to see what batchnorm does")
+    t.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
+                   help="--no-batchnorm drops every batchnorm layer (arch dcgan presets only): to see what "
+                        "batchnorm does")
     t.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
     t.add_argument("--sample-every", type=_positive(int), help="keep a fixed-noise grid every N steps")
     t.add_argument("--checkpoint-every", type=_positive(int), help="write the checkpoint every N steps")
@@ -161,142 +152,81 @@ def _add_generator_source(parser) -> None:
                         help="a generator shipped with the package (trained on MNIST; see README)")
 
 
-def _load_generator(args, device):
-    """(G, dataset name, description) from --checkpoint or --pretrained."""
-    from .checkpoint import configs_of, load_generator, read_checkpoint
-    from .pretrained import load_pretrained
-
-    if args.pretrained:
-        G, _, meta = load_pretrained(args.pretrained, device)
-        return G, meta["dataset"], f"shipped generator '{args.pretrained}' (step {meta['step']})"
-    G, _ = load_generator(args.checkpoint, device)
-    data = read_checkpoint(args.checkpoint)
-    return G, configs_of(data)[1].dataset, f"{args.checkpoint} (step {data['step']})"
-
-
-def _config_message(err: ConfigError) -> str:
-    flag = FLAGS.get(err.field, err.field)
-    return f"{flag} {err.value!r} is not allowed: {err.allowed}"
+def _flag_names(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
+    """Each destination (config field) -> the option strings that set it, from every subcommand."""
+    names: dict[str, list[str]] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for dest, options in _flag_names(sub).items():
+                    names.setdefault(dest, options)
+        elif action.option_strings:
+            names.setdefault(action.dest, list(action.option_strings))
+    return names
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise UsageError(f"--out {str(folder)!r} cannot be written ({err.strerror}): choose a folder you can write to")
+def config_message(err: ConfigError) -> str:
+    """A ``ConfigError`` as the user typed it: the flag that sets the field, the value, what is allowed."""
+    names = _flag_names(build_parser())
+    flags = []
+    for field in err.field.split("/"):
+        options = names.get(field, names.get(f"{field}_index"))
+        if options is None:
+            return str(err)  # a value no flag sets directly (e.g. a preset's architecture)
+        negated = [o for o in options if o.startswith("--no-")]
+        flags.append(negated[0] if err.value is False and negated else options[0])
+    if len(flags) == 1 and err.value is False and flags[0].startswith("--no-"):
+        return f"{flags[0]} is not allowed: {err.allowed}"
+    return f"{'/'.join(flags)} {err.value!r} is not allowed: {err.allowed}"
 
 
-def _train_configs(args):
-    """The model and training configs the flags ask for, validated, and the state to resume from."""
-    from .checkpoint import load_checkpoint
+def _plan(args):
+    """The run the flags ask for (``run.plan_run``)."""
+    from .run import plan_run
 
-    overrides = dict(dataset=args.dataset, batch_size=args.batch_size, lr_g=args.lr_g or args.lr,
-                     lr_d=args.lr_d or args.lr, beta1=args.beta1, loss=args.loss, seed=args.seed,
-                     sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
-    overrides = {k: v for k, v in overrides.items() if v is not None}
     stop = {"steps": args.steps, "epochs": args.epochs, "time_budget": args.time_budget}
-    if any(v is not None for v in stop.values()):
-        overrides.update(stop)  # the limits given replace the preset's; unset ones mean "no limit"
-    model_flags = dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size,
-                       batchnorm=False if args.no_batchnorm else None)
-    state = None
-    if args.resume:
-        state = load_checkpoint(args.resume)  # on the CPU first: checked before anything is written
-        for name, value in model_flags.items():
-            if value is not None and value != getattr(state.model_cfg, name):
-                raise UsageError(f"--{name.replace('_', '-')} {value} differs from the checkpoint's "
-                                 f"{getattr(state.model_cfg, name)}: a resumed model keeps its shape")
-        if args.preset is not None:
-            raise UsageError("--preset cannot be combined with --resume: the checkpoint already fixes the model")
-        model_cfg, base = state.model_cfg, state.train_cfg
-    else:
-        preset = get_preset(args.preset or DEFAULT_PRESET)
-        dataset = args.dataset or preset.train.dataset
-        if dataset not in DATASET_CHANNELS:
-            raise ConfigError("dataset", dataset, f"choose one of {', '.join(DATASETS)}")
-        model_flags["nc"] = DATASET_CHANNELS[dataset]  # grey or colour, as the data is
-        model_cfg, base = with_overrides(preset.model, **model_flags), preset.train
-    train_cfg = dataclasses.replace(base, **overrides)
-    return model_cfg.validate(), train_cfg.validate(), state
+    return plan_run(
+        args.preset, args.resume,
+        model=dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size, batchnorm=args.batchnorm),
+        train=dict(dataset=args.dataset, batch_size=args.batch_size, lr_g=args.lr_g or args.lr,
+                   lr_d=args.lr_d or args.lr, beta1=args.beta1, loss=args.loss, seed=args.seed,
+                   sample_every=args.sample_every, checkpoint_every=args.checkpoint_every),
+        limits=stop if any(v is not None for v in stop.values()) else None,  # given limits replace the preset's
+    )
 
 
 def _train(args) -> int:
-    from . import distributed, viz
-    from .checkpoint import CheckpointWriter, load_checkpoint
-    from .data import make_loader
-    from .train import Callback, CollapseWarning, make_state, pick_device, train_gan
+    from . import viz
+    from .run import train_run
 
     viz.use_headless_backend()
-    model_cfg, train_cfg, resumed = _train_configs(args)
-    out = Path(args.out)
-    ckpt_path = out / "checkpoint.pt"
-    if ckpt_path.exists() and not args.overwrite and not args.resume:
-        raise UsageError(f"{ckpt_path} already exists: continue it with --resume {ckpt_path}, "
-                         f"pass --overwrite to replace it, or choose another --out")
-    _check_writable(out)
-    device = pick_device(args.device)
-    rank, world = 0, 1
-    if distributed.launched_by_torchrun():  # torchrun --nproc_per_node N -m dcgan_tutorial train ...
-        rank, world, device = distributed.init_distributed(device)
-    try:
-        loader = make_loader(train_cfg.dataset, model_cfg.image_size, train_cfg.batch_size, args.data_root,
-                             seed=train_cfg.seed, device=device, limit=args.limit, download=not args.no_download,
-                             nc=model_cfg.nc, rank=rank, world_size=world)
-        if resumed is not None:
-            state = load_checkpoint(args.resume, device)
-            state.train_cfg = train_cfg
-            for opt, lr in ((state.opt_g, train_cfg.lr_g), (state.opt_d, train_cfg.lr_d)):
-                for group in opt.param_groups:
-                    group["lr"], group["betas"] = lr, (train_cfg.beta1, train_cfg.beta2)
-        else:
-            state = make_state(model_cfg, train_cfg, device)
-        if world > 1:  # every rank draws its own noise; DDP keeps the weights identical
-            distributed.distribute_state(state, rank, device)
-
-        class WriteProgress(Callback):
-            def on_sample(self, state, images):
-                fig = viz.plt.figure(figsize=(4, 4))
-                viz.show_grid(images, ax=fig.gca(), title=f"step {state.step}")
-                viz.save_figure(fig, out / "progress" / f"step_{state.step:06d}.png")
-
-        callbacks = [CollapseWarning()]
-        if rank == 0:  # one process writes
-            callbacks += [WriteProgress(), CheckpointWriter(ckpt_path, keep=args.keep)]
-            print(f"training {model_cfg} on {train_cfg.dataset} ({len(loader.images)} images, "
-                  f"{len(loader)} steps per epoch, {world} process(es)) on {device}", flush=True)
-        started = time.perf_counter()
-        train_gan(state, loader, callbacks=callbacks, progress=not args.no_progress and rank == 0)
-        seconds = time.perf_counter() - started
-        for model in (state.G, state.D):
-            distributed.sync_buffers(model)
-        same = distributed.weights_agree(state.G) and distributed.weights_agree(state.D)
-        if rank != 0:
-            return 0
-        viz.save_figure(viz.plot_history(state.history), out / "losses.png")
-        viz.save_gif(state.samples, out / "training.gif")
-        (out / "history.json").write_text(json.dumps(state.history))
-        how = "stopped by request" if state.interrupted else "done"
-        print(f"{how}: step {state.step}, epoch {state.epoch}, {seconds:.1f} s; wrote {ckpt_path}, "
-              f"{out / 'losses.png'}, {out / 'training.gif'}, {out / 'progress'}/", flush=True)
-        if world > 1:
-            print(f"{world} ranks hold identical G and D weights: {same}", flush=True)
+    plan = _plan(args)
+    result = train_run(plan, args.out, device=args.device, data_root=args.data_root, limit=args.limit,
+                       download=not args.no_download, overwrite=args.overwrite, keep=args.keep,
+                       progress=not args.no_progress)
+    if result.rank != 0:
         return 0
-    finally:
-        distributed.shutdown()
+    state, folder = result.state, result.folder
+    how = "stopped by request" if state.interrupted else "done"
+    print(f"{how}: step {state.step}, epoch {state.epoch}, {result.seconds:.1f} s; wrote {folder.checkpoint}, "
+          f"{folder.losses}, {folder.gif}, {folder.progress}/", flush=True)
+    if result.world_size > 1:
+        print(f"{result.world_size} ranks hold identical G and D weights: {result.ranks_agree}", flush=True)
+    return 0
 
 
 def _sample(args) -> int:
+    from .device import pick_device
+    from .models import n_classes_of
+    from .pretrained import load_generator_source
+    from .runfolder import ensure_writable
     from .sample import sample_images, save_samples
-    from .train import pick_device
 
-    out = Path(args.out)
-    _check_writable(out)
+    out = ensure_writable(args.out)
     device = pick_device(args.device)
-    G, _, what = _load_generator(args, device)
+    G, _, what = load_generator_source(args.checkpoint, args.pretrained, device)
     images = sample_images(G, args.n, args.seed, args.class_index)
-    paths = save_samples(images, out, nrow=getattr(G, "n_classes", 0) if args.class_index is None else None)
+    paths = save_samples(images, out, nrow=n_classes_of(G) if args.class_index is None else None)
     which = "" if args.class_index is None else f" of class {args.class_index}"
     print(f"wrote {len(paths)} images{which} from {what} to {paths[0].parent}/ and the grid {out / 'grid.png'}")
     return 0
@@ -305,12 +235,14 @@ def _sample(args) -> int:
 def _evaluate(args) -> int:
     from .classifier import load_classifier
     from .data import class_names, load_images
+    from .device import pick_device
+    from .pretrained import load_generator_source
     from .metrics import (class_coverage, classifier_fid, conditional_accuracy, generator_samples,
                           inception_fid)
-    from .train import pick_device
+    from .models import n_classes_of
 
     device = pick_device(args.device)
-    G, dataset, what = _load_generator(args, device)
+    G, dataset, what = load_generator_source(args.checkpoint, args.pretrained, device)
     real, _ = load_images(dataset, args.data_root, train=False, download=not args.no_download)
     classifier = load_classifier(dataset, device)
     names = class_names(dataset, args.data_root)
@@ -327,40 +259,42 @@ def _evaluate(args) -> int:
           f"KL from uniform {coverage.kl_from_uniform:.4f} nats")
     print("class histogram: " + ", ".join(f"{name} {count} ({100 * count / args.n:.1f}%)"
                                           for name, count in zip(names, coverage.counts)))
-    if getattr(G, "n_classes", 0):  # a conditional model: does it draw the class it is asked for?
-        shares = conditional_accuracy(G, classifier, n_per_class=max(1, args.n // G.n_classes), seed=args.seed)
+    if n_classes_of(G):  # a conditional model: does it draw the class it is asked for?
+        shares = conditional_accuracy(G, classifier, n_per_class=max(1, args.n // n_classes_of(G)), seed=args.seed)
         print(f"asked-for class read back by the classifier: lowest {100 * min(shares):.1f}%, per class: " +
               ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, shares)))
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input)."""
+    """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input).
+
+    Each kind of error the package raises on purpose is one line on stderr; anything else is a
+    bug and keeps its traceback.
+    """
+    import torch
+
     from .checkpoint import CheckpointError
     from .classifier import ClassifierError
     from .data import DatasetError
+    from .device import DeviceUnavailable
     from .metrics import InceptionUnavailable
+    from .runfolder import RunFolderError
     from .train import TrainingDiverged
 
     try:
         args = build_parser().parse_args(argv)
         return {"train": _train, "sample": _sample, "evaluate": _evaluate}[args.command](args)
-    except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
     except ConfigError as err:
-        print(f"error: {_config_message(err)}", file=sys.stderr)
-    except (CheckpointError, DatasetError, ClassifierError, InceptionUnavailable) as err:
+        print(f"error: {config_message(err)}", file=sys.stderr)
+    except (UsageError, CheckpointError, DatasetError, ClassifierError, InceptionUnavailable, DeviceUnavailable,
+            RunFolderError) as err:
         print(f"error: {err}", file=sys.stderr)
-    except RuntimeError as err:
-        if isinstance(err, TrainingDiverged):
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        if "out of memory" in str(err).lower():
-            print("error: the device ran out of memory: use a smaller --batch-size or a smaller model "
-                  "(--ngf/--ndf)", file=sys.stderr)
-            return 1
-        if "device=" in str(err):
-            print(f"error: {err}", file=sys.stderr)
-        else:
-            raise
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except torch.OutOfMemoryError:
+        print("error: the device ran out of memory: use a smaller --batch-size or a smaller model "
+              "(--ngf/--ndf)", file=sys.stderr)
+        return 1
     return 2

@@ -40,10 +40,6 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def rank() -> int:
-    return dist.get_rank() if is_distributed() else 0
-
-
 def wrap_models(G: nn.Module, D: nn.Module, device: torch.device) -> tuple[nn.Module, nn.Module]:
     """G and D wrapped in DistributedDataParallel (gradients averaged across ranks)."""
     ids = [device.index] if device.type == "cuda" else None
@@ -51,9 +47,14 @@ def wrap_models(G: nn.Module, D: nn.Module, device: torch.device) -> tuple[nn.Mo
 
 
 def distribute_state(state, rank: int, device: torch.device) -> None:
-    """Make a ``GANState`` ready for DDP: this rank's own noise stream, G and D wrapped."""
+    """Make a ``GANState`` ready for DDP: this rank's own noise stream, G and D wrapped.
+
+    DDP expects a gradient for every weight in each backward pass, so G's step also computes
+    D's weight gradients here (``g_grads_only``), which a single process skips.
+    """
     state.noise_gen.manual_seed(state.train_cfg.seed + 1 + 7919 * rank + state.step)
     state.G, state.D = wrap_models(state.G, state.D, device)
+    state.g_grads_only = False
 
 
 def unwrap(model: nn.Module) -> nn.Module:

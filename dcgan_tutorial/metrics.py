@@ -21,10 +21,14 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .classifier import ClassifierFeatures, DigitClassifier, load_classifier
+from .data.pixels import scale_images, unscale_images
+from .models import n_classes_of
+from .sample import generate, sample_images, sample_labels, sample_noise
 
 
 def classifier_fid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier | None = None,
@@ -78,10 +82,6 @@ def class_coverage(images: torch.Tensor, classifier: DigitClassifier | None = No
 @torch.no_grad()
 def generator_samples(G: nn.Module, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
     """``n`` uint8 images from G (eval mode), made in batches on G's device, returned on the CPU."""
-    from .data import unscale_images
-    from .sample import sample_labels, sample_noise
-    from .train import generate
-
     device = next(G.parameters()).device
     z = sample_noise(n, G.nz, seed)
     labels = sample_labels(G, n)  # a conditional G: every class equally often; else None
@@ -100,12 +100,17 @@ def nearest_training_images(fakes: torch.Tensor, train: torch.Tensor, k: int = 1
                             chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """For each generated image, the ``k`` nearest training images by pixel distance.
 
-    fakes (M, C, H, W) and train (N, C, H, W), uint8 or float in [-1, 1], the same size.
+    fakes (M, C, h, w) and train (N, C, H, W), uint8 or float in [-1, 1]. Fakes of another size
+    (a 64x64 generator against MNIST's 28x28) are resized to the training images' size first.
     Returns (distances (M, k), indices into ``train`` (M, k)): a generator that memorised
     its data would have near-zero distances.
     """
+    size = tuple(train.shape[-2:])
+
     def flat(x):
-        x = x.float() * (2.0 / 255.0) - 1.0 if x.dtype == torch.uint8 else x.float()
+        x = scale_images(x) if x.dtype == torch.uint8 else x.float()
+        if tuple(x.shape[-2:]) != size:
+            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
         return x.flatten(1)
 
     train_flat = flat(train)
@@ -126,10 +131,8 @@ def conditional_accuracy(G: nn.Module, classifier: DigitClassifier | None = None
     Returns one number per class in [0, 1]. 0.1 for every class means the labels are ignored
     (with 10 balanced classes); 1.0 means G always draws what it is asked for.
     """
-    from .sample import sample_images
-
     classifier = classifier or load_classifier()
-    n_classes = getattr(G, "n_classes", 0)
+    n_classes = n_classes_of(G)
     if not n_classes:
         raise ValueError("conditional_accuracy needs a conditional generator (a cond or class model)")
     shares = []
@@ -178,7 +181,7 @@ def inception_fid(real: torch.Tensor, fake: torch.Tensor, batch_size: int = 100,
     for images, is_real in ((real, True), (fake, False)):
         for batch in images.split(batch_size):
             if batch.dtype != torch.uint8:
-                batch = batch.detach().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+                batch = unscale_images(batch)
             if batch.shape[1] == 1:
                 batch = batch.expand(-1, 3, -1, -1)
             fid.update(batch.to(device), real=is_real)

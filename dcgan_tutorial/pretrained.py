@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, atomic_save, configs_of, read_checkpoint
+from .checkpoint import CheckpointError, atomic_save, configs_of, load_generator, read_checkpoint, read_pt
 from .classifier import ASSETS
 from .config import ConfigError, ModelConfig, config_from_dict, config_to_dict
 from .models import build_generator
@@ -36,15 +36,7 @@ def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, prov
 
 def load_generator_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
     """A generator file written by ``export_generator``: (G in eval mode, its config, its metadata)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"generator file {path} does not exist")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # weights_only: nothing in the file runs, whatever it holds
-        raise CheckpointError(f"{path} is not a readable generator file (truncated or corrupt; nothing in it was "
-                              f"run): {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}"
-                              ) from err
+    data = read_pt(path, "generator file", "give a file written by export_generator, or use --checkpoint")
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a dcgan_tutorial generator file (format {FORMAT} version "
                               f"{FORMAT_VERSION})")
@@ -68,3 +60,14 @@ def load_pretrained(name: str = "mnist", device: torch.device | str = "cpu") -> 
         raise CheckpointError(f"the shipped generator {path} is missing: reinstall dcgan_tutorial, or make it with "
                               f"'python scripts/train_pretrained.py' (see dcgan_tutorial/assets/README.md)")
     return load_generator_file(path, device)
+
+
+def load_generator_source(checkpoint: str | os.PathLike | None = None, pretrained: str | None = None,
+                          device: torch.device | str = "cpu") -> tuple[nn.Module, str, str]:
+    """(G in eval mode, its dataset, a description) from a training checkpoint or a shipped generator's name."""
+    if pretrained:
+        G, _, meta = load_pretrained(pretrained, device)
+        return G, meta["dataset"], f"shipped generator '{pretrained}' (step {meta['step']})"
+    G, _ = load_generator(checkpoint, device)
+    data = read_checkpoint(checkpoint)
+    return G, configs_of(data)[1].dataset, f"{checkpoint} (step {data['step']})"

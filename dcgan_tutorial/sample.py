@@ -1,4 +1,8 @@
-"""Sampling: images from a trained generator, as one PNG per image and a grid."""
+"""Sampling: the one home of "images from G": ``generate``, the noise, the labels, the files.
+
+Training (its fixed-noise grids), the metrics, the latent explorer and the CLI all draw
+images through ``generate``, so evaluation mode and class labels are handled in one place.
+"""
 from __future__ import annotations
 
 import os
@@ -10,11 +14,25 @@ from torch import nn
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import save_image
 
-from .checkpoint import load_generator
-from .conditional import class_labels
+from . import distributed
 from .config import ConfigError
-from .data import unscale_images
-from .train import generate
+from .data.pixels import unscale_images
+from .models import class_labels, n_classes_of
+
+
+@torch.no_grad()
+def generate(G: nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients.
+
+    labels: (B,) the classes to draw, for a conditional G only.
+    """
+    G = distributed.unwrap(G)  # sample without DDP's collective calls
+    was_training = G.training
+    G.eval()
+    try:
+        return G(z) if labels is None else G(z, labels)
+    finally:
+        G.train(was_training)
 
 
 def sample_noise(n: int, nz: int, seed: int) -> torch.Tensor:
@@ -27,7 +45,7 @@ def sample_labels(G: nn.Module, n: int, class_index: Optional[int] = None) -> Op
 
     None for an unconditional G; asking one for a class is a ``ConfigError``.
     """
-    n_classes = getattr(G, "n_classes", 0)
+    n_classes = n_classes_of(G)
     if not n_classes:
         if class_index is not None:
             raise ConfigError("class", class_index, "this generator is not conditional: only a model trained with "
@@ -67,11 +85,3 @@ def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | N
     nrow = nrow or max(1, round(len(images) ** 0.5))
     save_image(images.cpu(), out_dir / "grid.png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
     return paths
-
-
-def sample_from_checkpoint(checkpoint: str | os.PathLike, n: int, out_dir: str | os.PathLike,
-                           seed: int = 0, device: torch.device | str = "cpu",
-                           class_index: Optional[int] = None) -> list[Path]:
-    """Load G from ``checkpoint`` and write ``n`` samples into ``out_dir`` (see ``save_samples``)."""
-    G, _ = load_generator(checkpoint, device)
-    return save_samples(sample_images(G, n, seed, class_index), out_dir)

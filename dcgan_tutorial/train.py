@@ -17,7 +17,7 @@ import math
 import signal
 import threading
 import time
-import warnings
+import functools
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -26,31 +26,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed
-from .conditional import class_labels
+from .callbacks import Callback
 from .config import ModelConfig, TrainConfig
 from .data import InMemoryLoader, unscale_images
+from .device import PLAIN, SpeedSettings, make_adam, prepare_model, speed_settings
 from .losses import d_loss, g_loss
-from .models import build_models
-from .speed import PLAIN, SpeedSettings, make_adam, prepare_model, speed_settings
+from .models import build_models, class_labels
+from .sample import generate
 
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: the GPU when there is one (CUDA, then Apple MPS), else the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was asked for but no CUDA GPU is visible; use --device cpu or auto")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError("device='mps' was asked for but Apple MPS is not available; use --device cpu or auto")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={name!r} is not allowed: choose one of auto, cpu, cuda, mps")
-    return torch.device(name)
 
 
 class TrainingDiverged(RuntimeError):
@@ -73,10 +57,11 @@ class GANState:
     epoch: int = 0  # complete passes over the data
     history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, uint8 G(fixed_z))
-    speed: SpeedSettings = PLAIN  # how the step runs fast on this device (speed.py)
+    speed: SpeedSettings = PLAIN  # how the step runs fast on this device (device.py)
     stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
     interrupted: bool = False  # training ended because of a stop request
     fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
+    g_grads_only: bool = True  # g_step computes G's gradients only; False under DDP (distributed.py)
 
     @property
     def device(self) -> torch.device:
@@ -109,17 +94,15 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
 
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-           labels: Optional[torch.Tensor] = None, reduction: str = "sum") -> dict:
+           reduction: str = "sum") -> dict:
     """One update of D: push D(real) towards 1 and D(fake) towards 0.
 
     real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient reaches G.
-    labels: (B,) classes of both, for a conditional D only (None otherwise).
     Returns D's loss and its mean outputs D(x), D(G(z)) (as probabilities), before the update.
     """
-    given = () if labels is None else (labels,)  # a conditional D also reads the class
     opt_d.zero_grad(set_to_none=True)
-    real_logits = D(real, *given)
-    fake_logits = D(fake, *given)
+    real_logits = D(real)
+    fake_logits = D(fake)
     loss = d_loss(real_logits, fake_logits, reduction)
     loss.backward()
     opt_d.step()
@@ -131,20 +114,18 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss: str = "non-saturating",
-           labels: Optional[torch.Tensor] = None) -> dict:
+           g_grads_only: bool = True) -> dict:
     """One update of G: make D call its images real.
 
     fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
     steps, so D's parameters do not change.
-    labels: (B,) the classes G was asked for, for a conditional model only.
     """
-    given = () if labels is None else (labels,)
     opt_g.zero_grad(set_to_none=True)
-    loss_value = g_loss(D(fake, *given), loss)
+    loss_value = g_loss(D(fake), loss)
     # G needs the gradient through D (with respect to D's input), not for D's own weights:
     # backward(inputs=G's parameters) skips computing those, a third of D's backward pass.
-    # With several processes DDP expects a gradient for every D weight, so there all are made.
-    g_params = None if distributed.is_distributed() else [p for group in opt_g.param_groups for p in group["params"]]
+    # (DDP expects a gradient for every weight, so a distributed run passes g_grads_only=False.)
+    g_params = [p for group in opt_g.param_groups for p in group["params"]] if g_grads_only else None
     loss_value.backward(inputs=g_params)
     opt_g.step()
     return {"g_loss": loss_value.detach()}
@@ -156,77 +137,15 @@ def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tenso
     labels: (B,) the real images' classes. A conditional model asks G for the same classes,
     so fakes and reals come in the same class proportions; other models ignore them.
     """
-    cfg = state.train_cfg
-    labels = labels if state.model_cfg.conditional else None
-    given = () if labels is None else (labels,)
+    cfg, G, D = state.train_cfg, state.G, state.D
+    if state.model_cfg.conditional:  # bind the class once: below, G and D take images (or z) only
+        G, D = functools.partial(G, labels=labels), functools.partial(D, labels=labels)
     z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
-    with state.speed.autocast(state.device):  # bf16 on a GPU; nothing on the CPU (speed.py)
-        fake = state.G(z, *given)
-        stats = d_step(state.D, state.opt_d, state.speed.prepare_batch(real), fake.detach(), labels,
-                       cfg.d_loss_reduction)
-        stats.update(g_step(state.D, state.opt_g, fake, cfg.loss, labels))
+    with state.speed.autocast(state.device):  # bf16 on a GPU; nothing on the CPU (device.py)
+        fake = G(z)
+        stats = d_step(D, state.opt_d, state.speed.prepare_batch(real), fake.detach(), cfg.d_loss_reduction)
+        stats.update(g_step(D, state.opt_g, fake, cfg.loss, state.g_grads_only))
     return stats
-
-
-@torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients.
-
-    labels: (B,) the classes to draw, for a conditional G only.
-    """
-    G = distributed.unwrap(G)  # sample without DDP's collective calls
-    was_training = G.training
-    G.eval()
-    try:
-        return G(z) if labels is None else G(z, labels)
-    finally:
-        G.train(was_training)
-
-
-class Callback:
-    """Override what you need; ``train_gan`` calls these as training goes."""
-
-    def on_log(self, state: GANState, records: dict[str, list]) -> None:
-        """New history entries (every ``log_every`` steps), already appended to ``state.history``."""
-
-    def on_sample(self, state: GANState, images: torch.Tensor) -> None:
-        """A new grid of G(fixed_z): uint8 (n_fixed, nc, H, W), already in ``state.samples``."""
-
-    def on_checkpoint(self, state: GANState) -> None:
-        """Every ``checkpoint_every`` steps and at the end: a good time to save."""
-
-    def on_train_end(self, state: GANState) -> None:
-        """Training stopped normally (limit reached or stop requested)."""
-
-
-class CollapseWarning(Callback):
-    """Warn (once) when one player has won for ``window`` steps in a row.
-
-    D's loss near 0 means D rejects every fake: G's gradient vanishes (with the saturating
-    loss) or points nowhere useful, and samples stop improving. D(G(z)) near 1 on average
-    means D is fooled by everything: often G has collapsed onto a few images D cannot reject.
-    """
-
-    def __init__(self, window: int = 200, threshold: float = 0.01):
-        self.window, self.threshold, self.warned = window, threshold, False
-
-    def on_log(self, state: GANState, records: dict[str, list]) -> None:
-        d_loss_recent = state.history["d_loss"][-self.window:]
-        d_fake_recent = state.history["d_fake"][-self.window:]
-        if self.warned or len(d_loss_recent) < self.window:
-            return
-        if max(d_loss_recent) < self.threshold:
-            message = (f"D's loss stayed below {self.threshold} for the last {self.window} steps (step "
-                       f"{state.step}): D has won and G is not learning. Lower D's learning rate (--lr-d), "
-                       f"use the non-saturating loss, or restart from an earlier checkpoint.")
-        elif min(d_fake_recent) > 1 - self.threshold:
-            message = (f"D(G(z)) stayed above {1 - self.threshold} for the last {self.window} steps (step "
-                       f"{state.step}): D is fooled by everything, a sign of collapse. Check the samples for "
-                       f"mode collapse and lower G's learning rate (--lr-g).")
-        else:
-            return
-        self.warned = True
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 
 def stop_step(cfg: TrainConfig, steps_per_epoch: int) -> float:
@@ -312,15 +231,14 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     if not state.samples:
         _keep_sample(state, callbacks)  # what G makes before training
     start = time.perf_counter()
+    # several processes (DDP) must stop at the same step: they agree every log_every steps
+    agree = distributed.agree_to_stop if distributed.is_distributed() else None
 
     def done() -> bool:
         if state.step >= last_step:  # the same step on every rank
             return True
         local = state.stop_requested or time.perf_counter() - start >= budget
-        if not distributed.is_distributed():
-            return local
-        # several ranks must stop at the same step: they agree every log_every steps
-        return state.step % cfg.log_every == 0 and distributed.agree_to_stop(local)
+        return local if agree is None else state.step % cfg.log_every == 0 and agree(local)
 
     def log() -> None:
         n = len(pending)

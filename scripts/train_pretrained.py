@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from dcgan_tutorial.pretrained import PRETRAINED, export_generator
-from dcgan_tutorial.speed import hardware_name
+from dcgan_tutorial.device import hardware_name
 
 
 def main() -> None:

@@ -4,8 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_tutorial.checkpoint import (CheckpointError, atomic_save, load_checkpoint, load_generator,
-                                       read_checkpoint, save_checkpoint, state_dict_of)
+from dcgan_tutorial.checkpoint import (CheckpointError, atomic_save, load_checkpoint, load_generator, read_checkpoint, save_checkpoint, state_dict_of)
 from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.train import make_state, train_gan, train_step
 
@@ -130,3 +129,23 @@ def test_failed_save_keeps_the_previous_file(tmp_path):
         atomic_save({"a": Unsaveable()}, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+
+
+def test_resuming_a_dropout_model_is_bit_identical_even_after_other_random_draws(tiny_train, tmp_path):
+    # flux-mnist's D uses dropout, which draws from the global RNG: resuming must restore it
+    from dcgan_tutorial.config import with_overrides
+    from dcgan_tutorial.presets import PRESETS
+
+    model = with_overrides(PRESETS["flux-mnist"].model, ngf=4, ndf=4, nz=8)
+    full = make_state(model, tiny_train.__class__(**{**tiny_train.__dict__, "steps": 12}))
+    train_gan(full, _loader(), progress=False)
+    half = make_state(model, tiny_train.__class__(**{**tiny_train.__dict__, "steps": 6}))
+    train_gan(half, _loader(), progress=False)
+    save_checkpoint(half, tmp_path / "half.pt")
+    torch.rand(1000)  # a notebook cell drawing random numbers between the two runs
+    resumed = load_checkpoint(tmp_path / "half.pt")
+    resumed.train_cfg = full.train_cfg
+    train_gan(resumed, _loader(), progress=False)
+    assert resumed.history == full.history
+    for a, b in zip(full.D.state_dict().values(), resumed.D.state_dict().values()):
+        assert torch.equal(a, b)

@@ -1,4 +1,5 @@
 """The command line, run as a learner runs it: a real process on the real MNIST files."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import torch
 from PIL import Image
 
 from dcgan_tutorial.cli import main
+from dcgan_tutorial.config import ConfigError, ModelConfig
+from dcgan_tutorial.data import make_loader
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,15 +71,6 @@ def test_resume_continues_to_more_steps_in_the_same_folder(trained_run, data_roo
     assert after["step"] == 35 and after["history"]["step"][:30] == before["history"]["step"]
 
 
-def test_train_refuses_to_overwrite_an_existing_checkpoint(trained_run, data_root, capsys):
-    out, _ = trained_run
-    before = (out / "checkpoint.pt").read_bytes()
-    code = main(["train", "--data-root", str(data_root), "--out", str(out), "--steps", "2", "--device", "cpu"])
-    err = capsys.readouterr().err
-    assert code == 2 and "already exists" in err and "--resume" in err
-    assert (out / "checkpoint.pt").read_bytes() == before
-
-
 def test_missing_data_root_gives_the_clear_message(tmp_path):
     result = run_cli("train", "--data-root", tmp_path / "nowhere", "--out", tmp_path / "run", "--steps", 2,
                      "--device", "cpu", "--no-download")
@@ -108,13 +102,6 @@ def test_bad_flags_give_one_line_errors_and_exit_2(args, message, tmp_path, caps
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-def test_batch_larger_than_dataset_is_refused(data_root, tmp_path, capsys):
-    code = main(["train", "--data-root", str(data_root), "--out", str(tmp_path / "r"), "--steps", "1",
-                 "--limit", "10", "--batch-size", "64", "--device", "cpu"])
-    assert code == 2
-    assert "--batch-size 64 is not allowed: the dataset has only 10 images" in capsys.readouterr().err
-
-
 def test_sample_from_a_non_checkpoint_is_refused(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_text("hello")
@@ -134,3 +121,106 @@ def test_help_documents_every_flag(command, capsys):
         assert action.help, action.option_strings
         for flag in action.option_strings:
             assert flag in text
+
+
+# --- bad input: one line, exit status 2, and a saved checkpoint left as it was ---------------------
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def good_run(data_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("good_run")
+    assert main(["train", "--data-root", str(data_root), "--out", str(out), "--steps", "3", "--limit", "256",
+                 "--device", "cpu", "--no-progress", "--sample-every", "100"]) == 0
+    return out
+
+
+def _refused(capsys, argv, message, run):
+    before = {p: _digest(p) for p in run.rglob("*.pt")}
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert {p: _digest(p) for p in run.rglob("*.pt")} == before
+    return err
+
+
+def _train_argv(run, data_root, *extra):
+    return ["train", "--data-root", str(data_root), "--out", str(run), "--resume", str(run / "checkpoint.pt"),
+            "--limit", "256", "--device", "cpu", *extra]
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--batch-size", "0", "argument --batch-size: '0' is not allowed: use a finite number greater than 0"),
+    ("--batch-size", "-5", "argument --batch-size: '-5' is not allowed"),
+    ("--batch-size", "12.5", "argument --batch-size: '12.5' is not a whole number"),
+    ("--lr", "nan", "argument --lr: 'nan' is not allowed: use a finite number greater than 0"),
+    ("--lr", "inf", "argument --lr: 'inf' is not allowed"),
+    ("--lr-d", "0", "argument --lr-d: '0' is not allowed"),
+    ("--beta1", "1.0", "argument --beta1: '1.0' is not allowed: use a number in [0, 1)"),
+    ("--beta1", "-0.1", "argument --beta1: '-0.1' is not allowed"),
+    ("--steps", "0", "argument --steps: '0' is not allowed"),
+    ("--epochs", "-1", "argument --epochs: '-1' is not allowed"),
+    ("--time-budget", "soon", "argument --time-budget: 'soon' is not a number"),
+    ("--seed", "-1", "argument --seed: '-1' is not allowed: use a whole number >= 0"),
+    ("--keep", "-2", "argument --keep: '-2' is not allowed"),
+    ("--device", "tpu", "argument --device: invalid choice: 'tpu'"),
+    ("--loss", "wasserstein", "argument --loss: invalid choice: 'wasserstein'"),
+])
+def test_bad_flag_value_is_refused_and_checkpoint_kept(flag, value, message, good_run, data_root, capsys):
+    _refused(capsys, _train_argv(good_run, data_root, flag, value), message, good_run)
+
+
+def test_unknown_flag_is_refused(good_run, data_root, capsys):
+    _refused(capsys, _train_argv(good_run, data_root, "--learning-rate", "1"), "unrecognized arguments: "
+             "--learning-rate 1", good_run)
+
+
+def test_unknown_preset_lists_the_known_ones(good_run, data_root, capsys):
+    _refused(capsys, ["train", "--out", str(good_run / "other"), "--preset", "dcgan9000", "--steps", "1"],
+             "--preset 'dcgan9000' is not allowed: choose one of", good_run)
+
+
+def test_impossible_image_size_names_the_allowed_sizes(good_run, capsys):
+    _refused(capsys, ["train", "--out", str(good_run / "other"), "--image-size", "100", "--steps", "1"],
+             "--image-size 100 is not allowed: the model doubles the image from 4x4 or 7x7", good_run)
+
+
+def test_resume_cannot_change_the_model_shape(good_run, data_root, capsys):
+    _refused(capsys, _train_argv(good_run, data_root, "--nz", "64"),
+             "--nz 64 is not allowed: a resumed model keeps its shape (the checkpoint's is 100)", good_run)
+
+
+def test_resume_with_a_preset_is_refused(good_run, data_root, capsys):
+    _refused(capsys, _train_argv(good_run, data_root, "--preset", "paper64"),
+             "--preset 'paper64' is not allowed: it cannot be combined with resuming", good_run)
+
+
+def test_training_into_an_existing_run_without_resume_is_refused(good_run, data_root, capsys):
+    _refused(capsys, ["train", "--data-root", str(data_root), "--out", str(good_run), "--steps", "2"],
+             "checkpoint.pt already exists: continue it with --resume", good_run)
+
+
+def test_output_folder_that_cannot_be_written_is_refused(good_run, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    _refused(capsys, ["train", "--out", str(blocker / "run"), "--steps", "1"], "cannot be written", good_run)
+
+
+def test_batch_larger_than_the_dataset_is_refused(good_run, data_root, capsys):
+    _refused(capsys, _train_argv(good_run, data_root, "--batch-size", "1000", "--limit", "100"),
+             "--batch-size 1000 is not allowed: the dataset has only 100 images", good_run)
+
+
+def test_sample_count_must_be_positive(good_run, tmp_path, capsys):
+    _refused(capsys, ["sample", "--checkpoint", str(good_run / "checkpoint.pt"), "--n", "0", "--out", str(tmp_path)],
+             "argument --n: '0' is not allowed", good_run)
+
+
+def test_colour_model_on_grey_data_is_refused(data_root):
+    with pytest.raises(ConfigError, match=r"nc=3 is not allowed: mnist images are grey \(1 channel\)"):
+        make_loader("mnist", 28, 16, data_root, limit=64, nc=3)
+    assert ModelConfig(nc=3).validate().nc == 3

@@ -6,11 +6,13 @@ import torch
 
 from dcgan_tutorial.checkpoint import load_checkpoint, save_checkpoint
 from dcgan_tutorial.cli import main
-from dcgan_tutorial.conditional import ClassGenerator, ConditionalDiscriminator, ConditionalGenerator
-from dcgan_tutorial.config import PRESETS, ConfigError, TrainConfig, with_overrides
+from dcgan_tutorial.models import ClassGenerator, ConditionalDiscriminator, ConditionalGenerator
+from dcgan_tutorial.presets import PRESETS
+from dcgan_tutorial.config import ConfigError, TrainConfig, with_overrides
 from dcgan_tutorial.models import Generator, build_models
 from dcgan_tutorial.sample import sample_images, sample_labels, sample_noise
-from dcgan_tutorial.train import generate, make_state
+from dcgan_tutorial.sample import generate
+from dcgan_tutorial.train import make_state
 
 
 def test_conditional_generator_output_depends_on_the_class():

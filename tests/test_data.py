@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from dcgan_tutorial.config import ConfigError
-from dcgan_tutorial.data import (DATA_ENV, DatasetNotFoundError, InMemoryLoader, load_images, make_loader,
-                                 resize_images, resolve_data_root, scale_images, unscale_images)
+from dcgan_tutorial.data import (DATA_ENV, DatasetNotFoundError, InMemoryLoader, load_images, make_loader, resize_images, resolve_data_root, scale_images, unscale_images)
 
 from fake_images import random_images
 

@@ -5,9 +5,8 @@ import torch
 from PIL import Image
 
 from dcgan_tutorial.config import ConfigError
-from dcgan_tutorial.colour_data import load_image_folder
-from dcgan_tutorial.data import (CLASS_NAMES, DATA_ENV, DatasetCorruptError, DatasetNotFoundError, class_names,
-                                 load_images, make_loader)
+from dcgan_tutorial.data.folder import load_image_folder
+from dcgan_tutorial.data import (CLASS_NAMES, DATA_ENV, DatasetCorruptError, DatasetNotFoundError, class_names, load_images, make_loader)
 
 from fake_images import CIFAR10_LABEL_NAMES, write_cifar10, write_image
 

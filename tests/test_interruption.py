@@ -13,7 +13,8 @@ import torch
 from dcgan_tutorial.checkpoint import CheckpointWriter, read_checkpoint, save_checkpoint
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.data import InMemoryLoader
-from dcgan_tutorial.train import Callback, TrainingDiverged, make_state, train_gan
+from dcgan_tutorial.callbacks import Callback
+from dcgan_tutorial.train import TrainingDiverged, make_state, train_gan
 
 from fake_images import random_images
 

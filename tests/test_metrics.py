@@ -6,8 +6,7 @@ from dcgan_tutorial.checkpoint import CheckpointError
 from dcgan_tutorial.classifier import ClassifierError, load_classifier
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.data import load_images
-from dcgan_tutorial.metrics import (class_coverage, classifier_fid, max_kl_from_uniform, nearest_training_images,
-                                    predict_classes)
+from dcgan_tutorial.metrics import (class_coverage, classifier_fid, max_kl_from_uniform, nearest_training_images, predict_classes)
 from dcgan_tutorial.pretrained import PRETRAINED, load_generator_file, load_pretrained
 
 

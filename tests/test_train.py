@@ -5,8 +5,9 @@ import torch
 
 from dcgan_tutorial.config import ModelConfig, TrainConfig
 from dcgan_tutorial.data import InMemoryLoader
-from dcgan_tutorial.train import (Callback, TrainingDiverged, d_step, g_step, make_state, pick_device, stop_step,
-                                  train_gan, train_step)
+from dcgan_tutorial.callbacks import Callback
+from dcgan_tutorial.train import TrainingDiverged, d_step, g_step, make_state, stop_step, train_gan, train_step
+from dcgan_tutorial.device import pick_device
 
 from fake_images import random_images
 

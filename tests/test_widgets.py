@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from dcgan_tutorial.checkpoint import save_checkpoint
-from dcgan_tutorial.config import PRESETS
-from dcgan_tutorial.latent_explorer import LatentExplorer, orthonormal_directions, slerp
+from dcgan_tutorial.presets import PRESETS
+from dcgan_tutorial.notebook import LatentExplorer, orthonormal_directions, slerp
 from dcgan_tutorial.sample import sample_noise
 from dcgan_tutorial.train import TrainingDiverged
-import dcgan_tutorial.widgets
-from dcgan_tutorial.runs import plot_comparison, plot_run
-from dcgan_tutorial.widgets import TrainingPanel, enable_colab
+import dcgan_tutorial.notebook
+from dcgan_tutorial.notebook import plot_comparison, plot_run
+from dcgan_tutorial.notebook import TrainingPanel, enable_colab
 
 matplotlib.use("Agg")
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""Interactive training in a notebook: a panel of controls around the real ``train_gan``.
+"""The training panel: controls around the real ``train_gan``, started through ``run.py``.
 
 ``TrainingPanel`` turns sliders, dropdowns and text boxes into a ``ModelConfig`` and a
 ``TrainConfig`` (checked by their own ``validate``), trains in a background thread so the
@@ -6,108 +6,30 @@ notebook stays responsive, and watches the run with ``LivePlots``, an ordinary `
 that redraws the curves and the fixed-noise grid. Every finished run is kept as a
 ``RunRecord`` (``runs.py``) so two runs can be compared. Needs ``ipywidgets`` (8 or later).
 
-The latent explorer lives in ``latent_explorer.py``.
+The latent explorer lives in ``explorer.py``.
 """
 from __future__ import annotations
 
 import html
-import math
 import threading
 import time
-from dataclasses import replace
 from typing import Optional
 
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from .config import DATASET_CHANNELS, DATASETS, DEFAULT_PRESET, LOSSES, PRESETS, ConfigError, ModelConfig, TrainConfig
-from .data import DatasetError, make_loader
-from .runs import RunRecord, curves_png, figure_png, grid_png, plot_comparison
-from .train import Callback, GANState, TrainingDiverged, make_state, pick_device, train_gan
-
-
-def enable_colab() -> bool:
-    """In Google Colab, switch on the widget manager that ipywidgets 8 needs; elsewhere do nothing."""
-    try:
-        from google.colab import output  # only importable inside Colab
-    except ImportError:
-        return False
-    output.enable_custom_widget_manager()
-    return True
-
-
-# --- the live view: a Callback that redraws widgets -------------------------------------------
-
-class LivePlots(Callback):
-    """Watch ``train_gan`` in widgets: a progress bar, the curves and the fixed-noise grid.
-
-    The loop calls ``on_log`` every ``log_every`` steps and ``on_sample`` with every new grid.
-    The curves are redrawn at most once every ``redraw_every`` seconds (a redraw costs
-    about as much as a few training steps), and always at the end.
-    """
-
-    def __init__(self, redraw_every: float = 1.0):
-        self.redraw_every = redraw_every
-        self.progress = widgets.IntProgress(min=0, max=1000, value=0, description="progress")
-        self.status = widgets.Label("not started")
-        self.curves = widgets.Image(format="png", layout=widgets.Layout(width="800px"))
-        self.samples = widgets.Image(format="png", layout=widgets.Layout(width="260px"))
-        self.redraws = 0  # curve redraws so far (all runs)
-        self.started = self.last_redraw = 0.0
-
-    def start(self, state: GANState) -> None:
-        """Reset the view for a new run (called before ``train_gan``)."""
-        self.started, self.last_redraw = time.perf_counter(), -math.inf
-        self.progress.value, self.progress.bar_style = 0, "info"
-        self.status.value = "starting"
-
-    def on_log(self, state: GANState, records: dict) -> None:
-        cfg, elapsed = state.train_cfg, time.perf_counter() - self.started
-        done = [state.step / cfg.steps if cfg.steps else 0.0, elapsed / cfg.time_budget if cfg.time_budget else 0.0]
-        self.progress.value = min(1000, int(1000 * max(done)))
-        h = state.history
-        self.status.value = (f"step {state.step}" + (f" / {cfg.steps}" if cfg.steps else "") + f", {elapsed:.0f} s: "
-                             f"D loss {h['d_loss'][-1]:.3f}, G loss {h['g_loss'][-1]:.3f}, "
-                             f"D(x) {h['d_real'][-1]:.2f}, D(G(z)) {h['d_fake'][-1]:.2f}")
-        if time.perf_counter() - self.last_redraw >= self.redraw_every:
-            self.redraw(state)
-
-    def on_sample(self, state: GANState, images: torch.Tensor) -> None:
-        self.samples.value = grid_png(images)
-
-    def on_train_end(self, state: GANState) -> None:
-        self.progress.value, self.progress.bar_style = 1000, "warning" if state.interrupted else "success"
-        self.redraw(state)
-
-    def redraw(self, state: GANState) -> None:
-        if state.history["step"]:
-            self.curves.value = curves_png(state.history, f"step {state.step}")
-            self.redraws += 1
-        self.last_redraw = time.perf_counter()
+from ..config import DATASETS, LOSSES, ConfigError, ModelConfig, TrainConfig
+from ..data import DatasetError
+from ..device import pick_device
+from ..presets import DEFAULT_PRESET, PRESETS
+from ..run import RunPlan, plan_run, prepare_run
+from ..train import GANState, TrainingDiverged, train_gan
+from .live import LivePlots, ShowsWidget, enable_colab
+from .runs import RunRecord, figure_png, plot_comparison
 
 
 # --- the panel ------------------------------------------------------------------------------
-
-class ShowsWidget:
-    """Shown in a notebook as its ``widget``; ``_text()`` is the plain-text fallback where widgets cannot run."""
-
-    widget: widgets.Widget
-
-    def _text(self) -> str:
-        return type(self).__name__
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = self._text()
-        return bundle
-
-    if not hasattr(widgets.Widget, "_repr_mimebundle_"):  # ipywidgets 7 (still Colab's default) displays itself
-        def _ipython_display_(self):
-            from IPython.display import display
-
-            display(self.widget)
-
 
 def _number(field: str, text: str, kind: type = int, optional: bool = False):
     """The number typed into a text box; a ``ConfigError`` naming the field when it is not one."""
@@ -205,18 +127,22 @@ class TrainingPanel(ShowsWidget):
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The model and training configs the controls describe, validated (or a ``ConfigError``)."""
+        plan = self.plan()
+        return plan.model_cfg, plan.train_cfg
+
+    def plan(self) -> RunPlan:
+        """The run the controls describe (``run.plan_run``: the same checks as the command line)."""
         p = PRESETS[self.preset.value]
-        model_cfg = replace(p.model, nz=self.nz.value, ngf=self.width.value, ndf=self.width.value,
-                            nc=DATASET_CHANNELS[self.dataset.value]).validate()  # grey or colour, as the data
-        train_cfg = replace(
-            p.train, dataset=self.dataset.value, loss=self.loss.value, lr_g=self.lr_g.value, lr_d=self.lr_d.value,
-            beta1=self.beta1.value, batch_size=_number("batch_size", self.batch_size.value),
-            steps=_number("steps", self.steps.value, optional=True), epochs=None,
-            time_budget=_number("time_budget", self.time_budget.value, float, optional=True),
-            seed=_number("seed", self.seed.value),
-            log_every=self.log_every or p.train.log_every, sample_every=self.sample_every or p.train.sample_every,
-        ).validate()
-        return model_cfg, train_cfg
+        return plan_run(
+            self.preset.value,
+            model=dict(nz=self.nz.value, ngf=self.width.value, ndf=self.width.value),
+            train=dict(dataset=self.dataset.value, loss=self.loss.value, lr_g=self.lr_g.value, lr_d=self.lr_d.value,
+                       beta1=self.beta1.value, batch_size=_number("batch_size", self.batch_size.value),
+                       seed=_number("seed", self.seed.value), log_every=self.log_every or p.train.log_every,
+                       sample_every=self.sample_every or p.train.sample_every),
+            limits=dict(steps=_number("steps", self.steps.value, optional=True),
+                        time_budget=_number("time_budget", self.time_budget.value, float, optional=True)),
+        )
 
     def _refuse(self, err: Exception) -> None:
         self.message.value = _error_html("Not started.", str(err))
@@ -233,14 +159,11 @@ class TrainingPanel(ShowsWidget):
             self._refuse(RuntimeError("a run is still going: press Stop or wait for it to finish"))
             return None
         try:
-            model_cfg, train_cfg = self.configs()
-            loader = make_loader(train_cfg.dataset, model_cfg.image_size, train_cfg.batch_size, self.data_root,
-                                 seed=train_cfg.seed, device=self.device, limit=self.limit, nc=model_cfg.nc)
+            self.state, loader = prepare_run(self.plan(), self.device, self.data_root, limit=self.limit)
         except (ConfigError, DatasetError) as err:  # the batch size check is the loader's
             self._refuse(err)
             return None
         self.message.value = ""
-        self.state = make_state(model_cfg, train_cfg, self.device)
         self.live.start(self.state)
         return self.state, loader
 

@@ -16,8 +16,8 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.transforms.functional import to_pil_image
 
-from .config import ModelConfig, TrainConfig
-from .viz import image_grid, plot_d_outputs, plot_losses, show_grid, smooth
+from ..config import ModelConfig, TrainConfig
+from ..viz import image_grid, plot_d_outputs, plot_losses, show_grid, smooth
 
 
 # --- pictures as PNG bytes (for ipywidgets.Image; no pyplot, so safe in a thread) ---------

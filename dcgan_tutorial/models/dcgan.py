@@ -1,4 +1,4 @@
-"""The DCGAN generator G and discriminator D, and the paper's weight initialisation.
+"""The paper's DCGAN: generator G, discriminator D, and the weight initialisation.
 
 Both follow the paper's architecture guidelines (Radford et al. 2015, section 3):
 transposed convolutions in G and strided convolutions in D instead of pooling, batchnorm in
@@ -6,7 +6,8 @@ both except G's output and D's input, ReLU in G with a tanh output, LeakyReLU(0.
 no fully connected hidden layers.
 
 The image grows from ``base x base`` (4 for 32/64/128, 7 for MNIST's 28) by doubling, so
-the number of blocks follows from ``image_size`` (see ``config.upsampling_plan``).
+the number of blocks follows from ``image_size`` (see ``config.upsampling_plan``). The
+seed systems' variants are in ``variants.py``, the class-aware models in ``conditional.py``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .config import ModelConfig, upsampling_plan
+from ..config import ModelConfig, upsampling_plan
 
 
 class Generator(nn.Module):
@@ -114,33 +115,12 @@ def dcgan_weights_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    """G and D for ``cfg``, initialised the DCGAN way. Seed ``torch`` first for repeatable weights."""
-    G, D = _build(cfg)
-    G.apply(dcgan_weights_init)
-    D.apply(dcgan_weights_init)
-    return G, D
-
-
-def build_generator(cfg: ModelConfig) -> nn.Module:
-    """G alone, for loading trained weights into (not initialised: it draws no random numbers)."""
-    return _build(cfg)[0]
-
-
-def _build(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    """The architecture ``cfg.arch`` asks for; the seed systems' live in architectures.py."""
-    cfg.validate()
-    if cfg.arch == "dcgan":
-        G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size, activation=cfg.g_activation,
-                      batchnorm=cfg.batchnorm)
-        D = Discriminator(ndf=cfg.ndf, nc=cfg.nc, image_size=cfg.image_size, leaky_slope=cfg.leaky_slope,
-                          input_bn=cfg.d_input_bn, batchnorm=cfg.batchnorm)
-    elif cfg.arch in ("class", "cond"):
-        from .conditional import build_conditional_models
-        G, D = build_conditional_models(cfg)
-    else:
-        from .architectures import build_seed_models
-        G, D = build_seed_models(cfg)
+def build_dcgan(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D of ``arch`` dcgan (the paper's, with this config's small options), not initialised."""
+    G = Generator(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size, activation=cfg.g_activation,
+                  batchnorm=cfg.batchnorm)
+    D = Discriminator(ndf=cfg.ndf, nc=cfg.nc, image_size=cfg.image_size, leaky_slope=cfg.leaky_slope,
+                      input_bn=cfg.d_input_bn, batchnorm=cfg.batchnorm)
     return G, D
 
 

@@ -1,4 +1,4 @@
-"""Speed: the settings that make a training step fast on each device, and nothing else.
+"""The device: which one to train on, the settings that make a step fast there, and its name.
 
 None of these changes what is learned: in fp32 on the CPU the fast and the plain step give the
 same losses (``tests/test_speed.py``); bf16 autocast on a GPU rounds activations, which changes
@@ -14,6 +14,29 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from .config import ConfigError
+
+
+class DeviceUnavailable(RuntimeError):
+    """The device asked for is not on this machine; the message says what to use instead."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: the GPU when there is one (CUDA, then Apple MPS), else the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailable("device='cuda' was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise DeviceUnavailable("device='mps' was asked for but Apple MPS is not available; use --device cpu or auto")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ConfigError("device", name, "choose one of auto, cpu, cuda, mps")
+    return torch.device(name)
 
 
 @dataclass(frozen=True)

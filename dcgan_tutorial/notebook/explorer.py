@@ -17,12 +17,11 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from .checkpoint import load_generator
-from .sample import sample_noise
-from .train import generate
-from .viz import show_grid
+from ..checkpoint import load_generator
+from ..sample import generate, sample_noise
+from ..viz import show_grid
+from .live import ShowsWidget, enable_colab
 from .runs import grid_png
-from .widgets import ShowsWidget, enable_colab
 
 
 def orthonormal_directions(nz: int, k: int, seed: int = 0) -> torch.Tensor:

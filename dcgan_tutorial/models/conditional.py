@@ -3,9 +3,10 @@
 Both take the class of each image as well: ``G(z, labels)`` and ``D(images, labels)`` with
 ``labels`` of shape (B,), ints in [0, n_classes). Training feeds G the labels of the real
 batch, so G learns each class as often as the data shows it (``train.train_step``).
+``n_classes_of(G)`` (``models/__init__``) is the one test of "does this model take labels?".
 
 * ``cond`` (Mirza & Osindero 2014, "Conditional Generative Adversarial Nets", on the DCGAN of
-  ``models.py``): G reads the class as a one-hot vector next to z; D reads it as one-hot
+  ``dcgan.py``): G reads the class as a one-hot vector next to z; D reads it as one-hot
   planes next to the image's channels, so D can reject a good 3 that was asked to be a 7. G
   must then make the digit it was asked for.
 * ``class`` (the PyTorch seed's classDCGAN): no sharing at all. One G/D pair per class, each
@@ -17,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
-from .models import Discriminator, Generator
+from ..config import ModelConfig
+from .dcgan import Discriminator, Generator
 
 
 def one_hot(labels: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.Tensor:
@@ -98,17 +99,24 @@ class ClassDiscriminator(PerClass):
         super().__init__([Discriminator(ndf, nc, image_size, leaky_slope, input_bn) for _ in range(n_classes)])
 
 
-def build_conditional_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    """G and D for ``cfg.arch`` cond or class, not yet initialised."""
+def _class_aware_args(cfg: ModelConfig) -> tuple[dict, dict]:
     g_args = dict(nz=cfg.nz, ngf=cfg.ngf, nc=cfg.nc, image_size=cfg.image_size, n_classes=cfg.n_classes,
                   activation=cfg.g_activation)
     d_args = dict(ndf=cfg.ndf, nc=cfg.nc, image_size=cfg.image_size, n_classes=cfg.n_classes,
                   leaky_slope=cfg.leaky_slope, input_bn=cfg.d_input_bn)
-    if cfg.arch == "cond":
-        return ConditionalGenerator(**g_args), ConditionalDiscriminator(**d_args)
-    if cfg.arch == "class":
-        return ClassGenerator(**g_args), ClassDiscriminator(**d_args)
-    raise ValueError(f"arch={cfg.arch!r} is not a class-aware architecture: choose cond or class")
+    return g_args, d_args
+
+
+def build_cond(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D of ``arch`` cond (the conditional DCGAN), not initialised."""
+    g_args, d_args = _class_aware_args(cfg)
+    return ConditionalGenerator(**g_args), ConditionalDiscriminator(**d_args)
+
+
+def build_class(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D of ``arch`` class (one DCGAN pair per class), not initialised."""
+    g_args, d_args = _class_aware_args(cfg)
+    return ClassGenerator(**g_args), ClassDiscriminator(**d_args)
 
 
 def class_labels(n: int, n_classes: int, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -1,8 +1,9 @@
 """The seed systems' own generators and discriminators, where they differ from the paper's.
 
-Each follows one write-up in ``shared/reference/seed-systems.md``; the presets in ``config.py``
-pick them. The paper's model itself (and its small variants: LeakyReLU in G, batchnorm on D's
-input) is ``models.Generator`` / ``models.Discriminator``.
+Each follows one of the seed systems this project grows from: the Julia/Flux DCGAN package and
+its beginner tutorial, the TensorFlow MNIST-at-64x64 model, and the PyTorch seed for CIFAR-10
+(convDCGAN, linDCGAN, classDCGAN); the presets in ``presets.py`` pick them. The paper's model
+itself (and its small variants: LeakyReLU in G, batchnorm on D's input) is ``dcgan.py``.
 
 * ``flux``: the Julia/Flux package and its tutorial. G starts with a **dense layer** (a fully
   connected projection of z to 7x7x256) and a stride-1 5x5 transposed conv; D has **no
@@ -14,7 +15,7 @@ input) is ``models.Generator`` / ``models.Discriminator``.
   with transposed convs and ends with a stride-1 3x3 conv; D is four convs and a linear logit.
 
 Every size is an argument and the image size sets the number of stride-2 blocks, as in
-``models.py`` (``config.upsampling_plan``). Shapes below are for the presets' sizes.
+``dcgan.py`` (``config.upsampling_plan``). Shapes below are for the presets' sizes.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .config import ModelConfig, upsampling_plan
-from .models import g_activation
+from ..config import ModelConfig, upsampling_plan
+from .dcgan import g_activation
 
 
 class Reshape(nn.Module):
@@ -185,16 +186,17 @@ class LinDiscriminator(nn.Module):
         return self.blocks(images).flatten()
 
 
-def build_seed_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    """G and D of a seed architecture (``cfg.arch`` flux, tf or lin), not yet initialised."""
-    if cfg.arch in ("flux", "tf"):
-        kernel = 4 if cfg.arch == "flux" else 5
-        G = DenseGenerator(cfg.nz, cfg.ngf, cfg.nc, cfg.image_size, kernel=kernel, dense_bias=cfg.g_dense_bias,
-                           activation=cfg.g_activation)
-        D = DenseDiscriminator(cfg.ndf, cfg.nc, cfg.image_size, kernel=kernel, leaky_slope=cfg.leaky_slope,
-                               batchnorm=cfg.arch == "tf", dropout=cfg.d_dropout)
-        return G, D
-    if cfg.arch == "lin":
-        return (LinGenerator(cfg.nz, cfg.ngf, cfg.nc, cfg.image_size),
-                LinDiscriminator(cfg.ndf, cfg.nc, cfg.image_size, cfg.leaky_slope, input_bn=cfg.d_input_bn))
-    raise ValueError(f"arch={cfg.arch!r} is not a seed architecture: choose flux, tf or lin")
+def build_dense(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D of ``arch`` flux (4x4 kernels, dropout, no batchnorm in D) or tf (5x5 kernels), not initialised."""
+    kernel = 4 if cfg.arch == "flux" else 5
+    G = DenseGenerator(cfg.nz, cfg.ngf, cfg.nc, cfg.image_size, kernel=kernel, dense_bias=cfg.g_dense_bias,
+                       activation=cfg.g_activation)
+    D = DenseDiscriminator(cfg.ndf, cfg.nc, cfg.image_size, kernel=kernel, leaky_slope=cfg.leaky_slope,
+                           batchnorm=cfg.arch == "tf", dropout=cfg.d_dropout)
+    return G, D
+
+
+def build_lin(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D of ``arch`` lin (linDCGAN), not initialised."""
+    return (LinGenerator(cfg.nz, cfg.ngf, cfg.nc, cfg.image_size),
+            LinDiscriminator(cfg.ndf, cfg.nc, cfg.image_size, cfg.leaky_slope, input_bn=cfg.d_input_bn))
