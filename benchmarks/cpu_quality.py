@@ -22,13 +22,11 @@ from pathlib import Path
 import torch
 
 from dcgan_tutorial.classifier import load_classifier
-from dcgan_tutorial.config import ModelConfig, TrainConfig
-from dcgan_tutorial.presets import get_preset
-from dcgan_tutorial.data import load_images, make_loader
+from dcgan_tutorial.data import load_images
 from dcgan_tutorial.metrics import class_coverage, classifier_fid, generator_samples
-from dcgan_tutorial.train import make_state, train_step
+from dcgan_tutorial.run import RunPlan, plan_run, prepare_run
+from dcgan_tutorial.train import train_step
 
-BASE = get_preset("mnist28")
 CANDIDATES = {
     # name: (model overrides, train overrides)
     "tutorial-style 64/64 b128 lr2e-4": (dict(ngf=64, ndf=64), dict(batch_size=128, lr_g=2e-4, lr_d=2e-4)),
@@ -37,11 +35,10 @@ CANDIDATES = {
 }
 
 
-def recipe(name: str) -> tuple[ModelConfig, TrainConfig]:
+def recipe(name: str) -> RunPlan:
+    """The mnist28 preset with the candidate's changes (no step limit: the loops below stop)."""
     model_over, train_over = CANDIDATES[name]
-    model = ModelConfig(**{**BASE.model.__dict__, **model_over})
-    train = TrainConfig(**{**BASE.train.__dict__, **train_over, "epochs": None, "steps": 10**9})
-    return model, train
+    return plan_run("mnist28", model=model_over, train=train_over, limits={"steps": 10**9})
 
 
 def throughput(names, data_root, warmup=15, steps=60, repeats=3) -> dict[str, float]:
@@ -49,9 +46,7 @@ def throughput(names, data_root, warmup=15, steps=60, repeats=3) -> dict[str, fl
     runs = {n: [] for n in names}
     setups = {}
     for n in names:
-        model, train = recipe(n)
-        loader = make_loader("mnist", 28, train.batch_size, data_root, limit=8192)
-        setups[n] = (make_state(model, train), loader)
+        setups[n] = prepare_run(recipe(n), "cpu", data_root, limit=8192)
     for _ in range(repeats):
         for n in names:
             state, loader = setups[n]
@@ -70,9 +65,8 @@ def throughput(names, data_root, warmup=15, steps=60, repeats=3) -> dict[str, fl
 
 
 def quality_curve(name, data_root, max_steps, eval_every, real_test, classifier) -> list[dict]:
-    model, train = recipe(name)
-    state = make_state(model, train)
-    loader = make_loader("mnist", 28, train.batch_size, data_root, seed=train.seed)
+    plan = recipe(name)
+    state, loader = prepare_run(plan, "cpu", data_root)
     curve = []
     while state.step < max_steps:
         epoch, offset = divmod(state.step, len(loader))
@@ -83,7 +77,7 @@ def quality_curve(name, data_root, max_steps, eval_every, real_test, classifier)
                 fakes = generator_samples(state.G, 10_000, seed=1)
                 G_train = copy.deepcopy(state.G).train()
                 with torch.no_grad():
-                    z = torch.randn(10_000, model.nz, 1, 1, generator=torch.Generator().manual_seed(1))
+                    z = torch.randn(10_000, plan.model_cfg.nz, 1, 1, generator=torch.Generator().manual_seed(1))
                     fakes_train_bn = torch.cat([G_train(b) for b in z.split(500)])
                 cov = class_coverage(fakes, classifier)
                 point = {"step": state.step, "fid": classifier_fid(real_test, fakes, classifier),
