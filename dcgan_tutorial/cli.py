@@ -1,4 +1,4 @@
-"""The command line: ``python -m dcgan_tutorial train|sample|evaluate ...``. argparse lives here only.
+"""The command line: ``python -m dcgan_tutorial train|sample|evaluate|export ...``. argparse lives here only.
 
 flags -> configs (``run.plan_run``) -> a run, samples or an evaluation -> printed lines. Every
 value is checked before any work starts; a bad one ends the command with a one-line error
@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also print the standard Inception FID (downloads Inception-v3 weights once: needs a "
                         "machine online, e.g. Colab; slow on a CPU)")
     e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where to run G")
+
+    x = sub.add_parser("export", help="write a generator as ONNX (FILE.onnx, FILE.json), to run without PyTorch")
+    _add_generator_source(x)
+    x.add_argument("--out", required=True, metavar="FILE.onnx", help="the graph; its description goes to FILE.json")
     return parser
 
 
@@ -278,17 +282,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .classifier import ClassifierError
     from .data import DatasetError
     from .device import DeviceUnavailable
+    from .export import OnnxUnavailable, export_command
     from .metrics import InceptionUnavailable
     from .runfolder import RunFolderError
     from .train import TrainingDiverged
 
     try:
         args = build_parser().parse_args(argv)
-        return {"train": _train, "sample": _sample, "evaluate": _evaluate}[args.command](args)
+        return {"train": _train, "sample": _sample, "evaluate": _evaluate,
+                "export": lambda a: export_command(a.out, a.checkpoint, a.pretrained)}[args.command](args)
     except ConfigError as err:
         print(f"error: {config_message(err)}", file=sys.stderr)
     except (UsageError, CheckpointError, DatasetError, ClassifierError, InceptionUnavailable, DeviceUnavailable,
-            RunFolderError) as err:
+            RunFolderError, OnnxUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)

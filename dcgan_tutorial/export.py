@@ -16,6 +16,7 @@ import copy
 import importlib.util
 import json
 import os
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -34,8 +35,16 @@ FORMAT_VERSION = 1
 OPSET = 17
 
 
+TOLERANCE = 1e-4  # largest |ONNX Runtime - PyTorch| accepted: float32 kernels differ by about 4e-6 here
+
+
 class OnnxUnavailable(RuntimeError):
     """A package that ONNX export or ONNX Runtime needs is not installed."""
+
+
+def runtime_installed() -> bool:
+    """Whether ONNX Runtime (``onnxruntime``) is there to run an exported graph."""
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def _require(module: str, what: str) -> None:
@@ -142,3 +151,29 @@ def onnx_difference(path: str | os.PathLike, G: nn.Module, n: int = 16, seed: in
     labels = torch.arange(n) % G.n_classes if getattr(G, "n_classes", 0) else None
     expected = generate(G, z, labels)
     return float((onnx_images(path, z, labels) - expected).abs().max())
+
+
+def export_command(out: str | os.PathLike, checkpoint: Optional[str] = None, pretrained: Optional[str] = None) -> int:
+    """``python -m dcgan_tutorial export``: G of a checkpoint or a shipped generator to ``out``, checked
+    against PyTorch when ONNX Runtime is installed. Prints what it did; the exit status (1: they differ)."""
+    from .checkpoint import load_generator
+    from .pretrained import load_pretrained
+
+    if pretrained:
+        G, model_cfg, meta = load_pretrained(pretrained)
+        what = f"shipped generator '{pretrained}' (step {meta['step']})"
+    else:
+        G, model_cfg = load_generator(checkpoint)
+        what = str(checkpoint)
+    path = export_onnx(G, model_cfg, out, source=what)
+    print(f"wrote {path} and {path.with_suffix('.json')} from {what}")
+    if not runtime_installed():
+        print("not checked against PyTorch: pip install onnxruntime to check it")
+        return 0
+    difference = onnx_difference(path, G)
+    if not difference < TOLERANCE:
+        print(f"error: ONNX Runtime and PyTorch differ by {difference:.1e} (more than {TOLERANCE:g}) on {path}",
+              file=sys.stderr)
+        return 1
+    print(f"checked: ONNX Runtime and PyTorch differ by at most {difference:.1e} on 16 images")
+    return 0

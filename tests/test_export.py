@@ -7,6 +7,7 @@ import torch
 
 from dcgan_tutorial import ConfigError, ModelConfig, build_generator, generate, load_pretrained, sample_noise
 from dcgan_tutorial import export
+from dcgan_tutorial.cli import main
 from dcgan_tutorial.export import FORMAT, OnnxUnavailable, export_onnx, onnx_difference, onnx_images
 from dcgan_tutorial.notebook.explorer import orthonormal_directions
 
@@ -100,3 +101,40 @@ def test_export_without_the_onnx_package_says_what_to_install(tmp_path, tiny_mod
     with pytest.raises(OnnxUnavailable, match="pip install onnx"):
         export_onnx(build_generator(tiny_model), tiny_model, tmp_path / "g.onnx")
     assert not list(tmp_path.iterdir())
+
+
+def test_export_command_writes_a_graph_that_draws_what_pytorch_draws(tmp_path, capsys):
+    out = tmp_path / "deep" / "mnist-cond.onnx"
+    assert main(["export", "--pretrained", "mnist-cond", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out}" in printed and "checked: ONNX Runtime and PyTorch differ by at most" in printed
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["n_classes"] == 10 and "mnist-cond" in meta["source"]
+    G, cfg, _ = load_pretrained("mnist-cond")
+    z, labels = sample_noise(20, cfg.nz, 5).flatten(1), torch.arange(20) % 10
+    assert (onnx_images(out, z, labels) - generate(G, z, labels)).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--checkpoint", "no/such/checkpoint.pt", "--out", "g.onnx"], "no/such/checkpoint.pt"),
+    (["--pretrained", "mnist", "--out", "g.pt"], "--out 'g.pt' is not allowed: use a file name ending in .onnx"),
+    (["--pretrained", "cifar", "--out", "g.onnx"], "--pretrained"),
+    (["--out", "g.onnx"], "one of the arguments --checkpoint --pretrained is required"),
+])
+def test_export_command_bad_source_is_one_line_and_status_2(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_export_command_from_a_training_checkpoint(tmp_path, tiny_model, tiny_train, capsys):
+    from dcgan_tutorial import load_generator, make_state, save_checkpoint
+
+    checkpoint = save_checkpoint(make_state(tiny_model, tiny_train, "cpu"), tmp_path / "run" / "checkpoint.pt")
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "g.onnx")]) == 0
+    assert "checked" in capsys.readouterr().out
+    G, _ = load_generator(checkpoint)
+    z = torch.randn(3, tiny_model.nz)
+    assert (onnx_images(tmp_path / "g.onnx", z) - generate(G, z)).abs().max() < 1e-4
