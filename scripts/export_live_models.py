@@ -18,11 +18,10 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from dcgan_tutorial import load_pretrained, sample_images, unscale_images
-from dcgan_tutorial.export import export_onnx, onnx_difference
+from dcgan_tutorial.export import TOLERANCE, export_onnx, onnx_difference
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("mnist", "mnist-cond")
-TOLERANCE = 1e-4  # float32 kernels of two runtimes: measured differences are about 4e-6
 
 
 def main(argv=None) -> int:
