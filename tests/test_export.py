@@ -1,5 +1,6 @@
 """ONNX export: ONNX Runtime draws what PyTorch draws, for the shipped generators and any batch size."""
 import json
+from pathlib import Path
 
 import onnx
 import pytest
@@ -8,7 +9,7 @@ import torch
 from dcgan_tutorial import ConfigError, ModelConfig, build_generator, generate, load_pretrained, sample_noise
 from dcgan_tutorial import export
 from dcgan_tutorial.cli import main
-from dcgan_tutorial.export import FORMAT, OnnxUnavailable, export_onnx, onnx_difference, onnx_images
+from dcgan_tutorial.export import FORMAT, OnnxUnavailable, describe, export_onnx, onnx_difference, onnx_images
 from dcgan_tutorial.notebook.explorer import orthonormal_directions
 
 
@@ -138,3 +139,15 @@ def test_export_command_from_a_training_checkpoint(tmp_path, tiny_model, tiny_tr
     G, _ = load_generator(checkpoint)
     z = torch.randn(3, tiny_model.nz)
     assert (onnx_images(tmp_path / "g.onnx", z) - generate(G, z)).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("name", ["mnist", "mnist-cond"])
+def test_export_book_models_are_the_shipped_generators(name):
+    """The book's live explorer runs _static/models/NAME.onnx: it must be today's shipped generator
+    (if not: python scripts/export_live_models.py)."""
+    path = Path(__file__).resolve().parents[1] / "_static" / "models" / f"{name}.onnx"
+    G, cfg, _ = load_pretrained(name)
+    assert onnx_difference(path, G, n=16) < 1e-4
+    stored = json.loads(path.with_suffix(".json").read_text())
+    expected = describe(cfg, path.name, source=stored["source"])
+    assert {k: v for k, v in stored.items() if k != "torch"} == {k: v for k, v in expected.items() if k != "torch"}
