@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -81,8 +82,10 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
             # The TorchScript exporter warns that it is no longer the default. We use it on purpose:
             # the torch.export-based one needs the onnxscript package, and this one does not.
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(G, inputs, tmp, dynamo=False, input_names=names, output_names=["images"],
-                              dynamic_axes=axes, opset_version=OPSET)
+            # torch before 2.5 has no `dynamo` argument and always uses this exporter
+            legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+            torch.onnx.export(G, inputs, tmp, input_names=names, output_names=["images"], dynamic_axes=axes,
+                              opset_version=OPSET, **legacy)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; give the usual mode
