@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
     t.add_argument("--sample-every", type=_positive(int), help="keep a fixed-noise grid every N steps")
     t.add_argument("--checkpoint-every", type=_positive(int), help="write the checkpoint every N steps")
+    t.add_argument("--checkpoint-minutes", type=_positive(float), metavar="M", help="and every M minutes (default 5)")
     t.add_argument("--keep", type=_non_negative_int, default=3, metavar="K",
                    help="also keep the last K checkpoints in RUN_DIR/checkpoints/ (default 3; 0: only the latest)")
     t.add_argument("--limit", type=_positive(int), metavar="N", help="train on the first N images only")
@@ -194,7 +195,8 @@ def _plan(args):
         model=dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size, batchnorm=args.batchnorm),
         train=dict(dataset=args.dataset, batch_size=args.batch_size, lr_g=args.lr_g or args.lr,
                    lr_d=args.lr_d or args.lr, beta1=args.beta1, loss=args.loss, seed=args.seed,
-                   sample_every=args.sample_every, checkpoint_every=args.checkpoint_every),
+                   sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                   checkpoint_minutes=args.checkpoint_minutes),
         limits=stop if any(v is not None for v in stop.values()) else None,  # given limits replace the preset's
     )
 
@@ -221,52 +223,29 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     from .device import pick_device
-    from .models import n_classes_of
     from .pretrained import load_generator_source
     from .runfolder import ensure_writable
-    from .sample import sample_images, save_samples
+    from .sample import write_samples
 
     out = ensure_writable(args.out)
-    device = pick_device(args.device)
-    G, _, what = load_generator_source(args.checkpoint, args.pretrained, device)
-    images = sample_images(G, args.n, args.seed, args.class_index)
-    paths = save_samples(images, out, nrow=n_classes_of(G) if args.class_index is None else None)
+    G, _, what = load_generator_source(args.checkpoint, args.pretrained, pick_device(args.device))
+    files = write_samples(G, args.n, out, args.seed, args.class_index)  # a batch at a time; Ctrl-C stops
     which = "" if args.class_index is None else f" of class {args.class_index}"
-    print(f"wrote {len(paths)} images{which} from {what} to {paths[0].parent}/ and the grid {out / 'grid.png'}")
+    print(files.describe(f"{which} from {what}"))
     return 0
 
 
 def _evaluate(args) -> int:
-    from .classifier import load_classifier
-    from .data import class_names, load_images
     from .device import pick_device
+    from .evaluate import evaluation_lines
     from .pretrained import load_generator_source
-    from .metrics import (class_coverage, classifier_fid, conditional_accuracy, generator_samples,
-                          inception_fid)
-    from .models import n_classes_of
 
     device = pick_device(args.device)
     G, dataset, what = load_generator_source(args.checkpoint, args.pretrained, device)
-    real, _ = load_images(dataset, args.data_root, train=False, download=not args.no_download)
-    classifier = load_classifier(dataset, device)
-    names = class_names(dataset, args.data_root)
-    fakes = generator_samples(G, args.n, seed=args.seed)
-    fid = classifier_fid(real, fakes, classifier)
-    coverage = class_coverage(fakes, classifier)
-    print(f"generator: {what}")
-    print(f"FID ({dataset} classifier features, {args.n} generated vs {len(real)} test images): {fid:.2f}")
-    if args.inception:
-        score = inception_fid(real, fakes, device=device)
-        print(f"Inception FID (Inception-v3 pool features, {args.n} generated vs {len(real)} test images): "
-              f"{score:.2f}")
-    print(f"coverage: {coverage.classes_present} of {len(coverage.counts)} classes present, "
-          f"KL from uniform {coverage.kl_from_uniform:.4f} nats")
-    print("class histogram: " + ", ".join(f"{name} {count} ({100 * count / args.n:.1f}%)"
-                                          for name, count in zip(names, coverage.counts)))
-    if n_classes_of(G):  # a conditional model: does it draw the class it is asked for?
-        shares = conditional_accuracy(G, classifier, n_per_class=max(1, args.n // n_classes_of(G)), seed=args.seed)
-        print(f"asked-for class read back by the classifier: lowest {100 * min(shares):.1f}%, per class: " +
-              ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, shares)))
+    print(f"generator: {what}", flush=True)
+    for line in evaluation_lines(G, dataset, args.n, args.seed, args.data_root, not args.no_download,
+                                 args.inception, device):
+        print(line, flush=True)
     return 0
 
 
@@ -284,7 +263,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .device import DeviceUnavailable
     from .export import OnnxUnavailable, export_command
     from .metrics import InceptionUnavailable
-    from .runfolder import RunFolderError
+    from .memory import OutOfMemory
+    from .runfolder import DiskFullError, RunFolderError
     from .train import TrainingDiverged
 
     try:
@@ -296,7 +276,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, CheckpointError, DatasetError, ClassifierError, InceptionUnavailable, DeviceUnavailable,
             RunFolderError, OnnxUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
-    except TrainingDiverged as err:
+    except (TrainingDiverged, OutOfMemory, DiskFullError) as err:  # the run stopped: one line, exit status 1
         print(f"error: {err}", file=sys.stderr)
         return 1
     except torch.OutOfMemoryError:
