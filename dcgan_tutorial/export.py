@@ -34,8 +34,6 @@ FORMAT_VERSION = 1
 # Opset 17: the TorchScript exporter (dynamo=False) writes it, and both runtimes we check run it:
 # onnxruntime in the tests, and the onnxruntime-web 1.30.0 the book ships in _static/.
 OPSET = 17
-
-
 TOLERANCE = 1e-4  # largest |ONNX Runtime - PyTorch| accepted: float32 kernels differ by about 4e-6 here
 
 
@@ -100,7 +98,7 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
 def describe(model_cfg: ModelConfig, onnx_name: str, n_directions: int = 4, direction_seed: int = 0,
              seeds: Sequence[int] = (0, 1), source: str = "") -> dict[str, Any]:
     """The sidecar of an exported generator: shapes, classes, explorer directions, start noise."""
-    from .notebook.explorer import orthonormal_directions
+    from .notebook.explorer import orthonormal_directions  # the latent explorer's own directions
 
     nz, conditional = model_cfg.nz, model_cfg.arch == "cond"
     k = min(n_directions, nz)

@@ -1,4 +1,5 @@
 """ONNX export: ONNX Runtime draws what PyTorch draws, for the shipped generators and any batch size."""
+import dataclasses
 import json
 from pathlib import Path
 
@@ -6,7 +7,8 @@ import onnx
 import pytest
 import torch
 
-from dcgan_tutorial import ConfigError, ModelConfig, build_generator, generate, load_pretrained, sample_noise
+from dcgan_tutorial import (PRESETS, ConfigError, ModelConfig, build_generator, generate, load_pretrained,
+                            sample_noise)
 from dcgan_tutorial import export
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.export import FORMAT, OnnxUnavailable, describe, export_onnx, onnx_difference, onnx_images
@@ -75,6 +77,14 @@ def test_export_onnx_difference_is_small_and_sees_a_wrong_file(tmp_path, tiny_mo
     other = build_generator(tiny_model)
     torch.nn.init.normal_(other.blocks.project[0].weight)
     assert onnx_difference(path, other, n=8) > 1e-2
+
+
+@pytest.mark.parametrize("preset", [name for name, p in PRESETS.items() if p.model.arch != "class"])
+def test_export_every_preset_architecture_runs_the_same_in_onnx_runtime(preset, tmp_path):
+    cfg = dataclasses.replace(PRESETS[preset].model, ngf=8)  # narrow: the layers, not the widths, are tested
+    torch.manual_seed(0)
+    G = build_generator(cfg)
+    assert onnx_difference(export_onnx(G, cfg, tmp_path / "g.onnx"), G, n=4) < 1e-4
 
 
 @pytest.mark.parametrize("case", ["suffix", "class", "nz", "conditional"])
