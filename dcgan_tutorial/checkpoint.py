@@ -22,7 +22,7 @@ from .callbacks import Callback
 from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, config_to_dict
 from .distributed import unwrap
 from .models import build_generator
-from .runfolder import resolve_checkpoint_path
+from .runfolder import disk_full, resolve_checkpoint_path
 from .train import GANState, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
@@ -70,7 +70,8 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to a temporary file in the same folder, flush it to disk, then rename.
 
     A rename within a folder is atomic, so ``path`` always holds either the old complete file
-    or the new complete file, even if the process is killed mid-write.
+    or the new complete file, even if the process is killed mid-write. A full disk removes the
+    temporary file and raises ``DiskFullError`` naming the folder and its free space.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +83,11 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; give the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        full = disk_full(err, path.parent, path.name)
+        if full is not None:
+            raise full from err
         raise
     return path
 
@@ -211,9 +215,13 @@ class CheckpointWriter(Callback):
         tmp = kept.with_name(f".{kept.name}.tmp")
         tmp.unlink(missing_ok=True)
         try:
-            os.link(self.path, tmp)
-        except OSError:  # no hard links here (some network or Windows file systems): copy
-            shutil.copyfile(self.path, tmp)
-        os.replace(tmp, kept)
+            try:
+                os.link(self.path, tmp)
+            except OSError:  # no hard links here (some network or Windows file systems): copy
+                shutil.copyfile(self.path, tmp)
+            os.replace(tmp, kept)
+        except OSError as err:  # a copy on a full disk: nothing half-written stays
+            tmp.unlink(missing_ok=True)
+            raise disk_full(err, self.history_dir, kept.name) or err
         for old in sorted(self.history_dir.glob("step_*.pt"))[:-self.keep]:
             old.unlink()

@@ -121,6 +121,9 @@ class TrainConfig:
     sample_every: int = 200  # keep a fixed-noise grid every this many steps (about 20 grids in 3 min on a CPU)
     log_every: int = 20  # read losses back from the device every this many steps (one sync each)
     checkpoint_every: int = 1000  # write the checkpoint every this many steps, and at the end
+    # and every this many minutes (None: by steps only), the first after one minute: paper64 on a CPU
+    # does 1,000 steps in about 25 minutes, so a crash or a closed laptop loses at most 5 minutes
+    checkpoint_minutes: Optional[float] = 5
     fast: bool = True  # the device's fastest settings (speed.py); False: the plain fp32 path
     compile: bool = False  # torch.compile G and D: pays off on a GPU, its compile time does not on a CPU
 
@@ -145,6 +148,8 @@ class TrainConfig:
             _positive_float("epochs", self.epochs)
         if self.time_budget is not None:
             _positive_float("time_budget", self.time_budget)
+        if self.checkpoint_minutes is not None:
+            _positive_float("checkpoint_minutes", self.checkpoint_minutes)
         if self.steps is None and self.epochs is None and self.time_budget is None:
             _fail("steps/epochs/time_budget", None, "set at least one of them so training can stop")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

@@ -10,6 +10,7 @@ themselves (a notebook watching with its own callbacks).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,7 +29,7 @@ from .data import InMemoryLoader, make_loader
 from .device import pick_device
 from .models import architecture
 from .presets import DEFAULT_PRESET, get_preset
-from .runfolder import RunFolder, RunFolderError, ensure_writable
+from .runfolder import RunFolder, RunFolderError, disk_full, ensure_writable
 from .train import GANState, make_state, train_gan
 
 STOP_LIMITS = ("steps", "epochs", "time_budget")
@@ -146,7 +147,10 @@ def train_run(plan: RunPlan, out: str | os.PathLike, *, device: torch.device | s
     rank, world = 0, 1
     if distributed.launched_by_torchrun():  # torchrun --nproc_per_node N -m dcgan_tutorial train ...
         rank, world, device = distributed.init_distributed(device)
+    holding = contextlib.ExitStack()
     try:
+        if rank == 0:  # the one writer holds the folder until the run ends: a second run is refused
+            holding.enter_context(folder.lock())
         state, loader = prepare_run(plan, device, data_root, limit, download, rank, world)
         if world > 1:  # every rank draws its own noise; DDP keeps the weights identical
             distributed.distribute_state(state, rank, device)
@@ -164,5 +168,8 @@ def train_run(plan: RunPlan, out: str | os.PathLike, *, device: torch.device | s
         if rank == 0:
             write_run_outputs(state, folder)
         return RunResult(state, folder, seconds, rank, world, agree)
+    except OSError as err:  # a progress grid or the curves on a full disk: the same one line as a checkpoint
+        raise disk_full(err, folder.root, "an output of the run") or err
     finally:
+        holding.close()
         distributed.shutdown()

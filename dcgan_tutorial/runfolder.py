@@ -6,15 +6,25 @@
     RUN_DIR/losses.png               the loss and D-output curves
     RUN_DIR/training.gif             the fixed-noise grids as an animation
     RUN_DIR/history.json             the curves' numbers
+    RUN_DIR/.lock                    while a run writes the folder: its process id, host and start time
 """
 from __future__ import annotations
 
+import errno
+import json
 import os
+import shutil
+import socket
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional
 
 CHECKPOINT_NAME = "checkpoint.pt"
+LOCK_NAME = ".lock"
+FRESH_LOCK_SECONDS = 10  # a lock file with no readable content yet is being written (if younger than this)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,14 @@ class RunFolder:
     def history(self) -> Path:
         return self.root / "history.json"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.root / LOCK_NAME
+
+    def lock(self) -> "RunFolderLock":
+        """``with folder.lock():`` this process is the folder's one writer; a second gets ``RunFolderBusy``."""
+        return RunFolderLock(self)
+
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
     """A checkpoint file, or a run folder meaning its latest checkpoint (``RUN_DIR/checkpoint.pt``)."""
@@ -75,3 +93,139 @@ def ensure_writable(folder: str | os.PathLike) -> Path:
         raise RunFolderError(f"--out {str(folder)!r} cannot be written ({err.strerror}): choose a folder you can "
                              f"write to") from err
     return folder
+
+
+class DiskFullError(Exception):
+    """A write failed because the disk (or the user's quota) is full; the message names the folder and its free space."""
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; disk quota exceeded
+
+
+def disk_full(err: BaseException, folder: str | os.PathLike, what: str) -> Optional[DiskFullError]:
+    """A ``DiskFullError`` saying that ``what`` could not be written to ``folder``, if ``err`` is a full disk; else None."""
+    if not isinstance(err, OSError) or err.errno not in DISK_FULL:
+        return None
+    try:
+        free = f"{shutil.disk_usage(folder).free / 2**20:,.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    quota = " or your disk quota" if err.errno == errno.EDQUOT else ""
+    return DiskFullError(f"the disk holding {folder} is full{quota} ({free}): {what} could not be written. The "
+                         f"previous file is intact and nothing half-written was left: free some space (or choose "
+                         f"another --out), then run again; a training run continues with --resume RUN_DIR")
+
+
+class RunFolderBusy(RunFolderError):
+    """Another process that is still running writes this run folder (its ``.lock`` names it)."""
+
+
+def _process_started(pid: int) -> Optional[str]:
+    """When process ``pid`` started (clock ticks after boot, from Linux's /proc), or None where unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _holder_alive(holder: dict[str, Any]) -> bool:
+    """Whether the process named by a lock still runs. Another host's process cannot be checked: it counts."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    pid = holder.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, and belongs to another user
+        pass
+    started = _process_started(pid)  # a dead holder's pid may since belong to a newer process
+    return holder.get("process_started") is None or started is None or started == holder["process_started"]
+
+
+class RunFolderLock:
+    """``RUN_DIR/.lock``, created with O_CREAT|O_EXCL (one process wins), removed when the run ends.
+
+    A lock whose process is gone (killed, crashed, a closed laptop's kernel) is stale: the next
+    run takes it over. Two runs taking over the same stale lock cannot both win: the takeover
+    happens under a second exclusive file, ``.lock.break``, and only removes the very lock it judged.
+    """
+
+    def __init__(self, folder: RunFolder):
+        self.folder, self.path, self.content = folder, folder.lock_file, b""
+
+    def _read(self) -> tuple[bytes, Optional[dict[str, Any]]]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return b"", None
+        try:
+            holder = json.loads(raw)
+            return raw, holder if isinstance(holder, dict) else {}
+        except ValueError:
+            return raw, {}  # empty or damaged: its writer died before finishing it, or is writing it now
+
+    def _stale(self, holder: dict[str, Any]) -> bool:
+        if not holder:
+            try:
+                return time.time() - self.path.stat().st_mtime > FRESH_LOCK_SECONDS
+            except FileNotFoundError:
+                return True
+        return not _holder_alive(holder)
+
+    def _take_over(self, seen: bytes) -> None:
+        guard = self.path.with_name(LOCK_NAME + ".break")
+        try:
+            fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:  # another run is taking it over; one left by a killed process expires
+            if time.time() - guard.stat().st_mtime > FRESH_LOCK_SECONDS:
+                guard.unlink(missing_ok=True)
+            time.sleep(0.05)
+            return
+        try:
+            os.close(fd)
+            if self.path.read_bytes() == seen:  # still the lock judged stale, not a newer run's
+                self.path.unlink()
+        except FileNotFoundError:
+            pass
+        finally:
+            guard.unlink(missing_ok=True)
+
+    def __enter__(self) -> "RunFolderLock":
+        ensure_writable(self.folder.root)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "process_started": _process_started(os.getpid()),
+              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": " ".join(sys.argv)[:200]}
+        self.content = json.dumps(me).encode()
+        for _ in range(100):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                seen, holder = self._read()
+                if holder is not None and not self._stale(holder):
+                    raise RunFolderBusy(self._busy_message(holder)) from None
+                if holder is not None:
+                    self._take_over(seen)
+                continue
+            with os.fdopen(fd, "wb") as f:
+                f.write(self.content)
+            return self
+        raise RunFolderBusy(f"{self.path} keeps changing: another run is starting in {self.folder.root}")
+
+    def _busy_message(self, holder: dict[str, Any]) -> str:
+        if not holder:
+            return f"{self.folder.root} is being taken by another run that is starting (see {self.path})"
+        who = f"process {holder.get('pid')} on {holder.get('host')}"
+        if holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+            who += " (this process: a run started here, e.g. in another notebook cell or thread, still runs)"
+        return (f"{self.folder.root} is being written by {who}, started {holder.get('started')} "
+                f"({holder.get('command') or 'no command recorded'}): wait for it to end or stop it, or choose "
+                f"another --out. If you are sure it has ended, delete {self.path}")
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self.path.read_bytes() == self.content:  # never remove a lock that is not ours
+                self.path.unlink()
+        except FileNotFoundError:
+            pass

@@ -2,10 +2,14 @@
 
 Training (its fixed-noise grids), the metrics, the latent explorer and the CLI all draw
 images through ``generate``, so evaluation mode and class labels are handled in one place.
+``write_samples`` streams any number of images to files a batch at a time.
 """
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -68,20 +72,106 @@ def sample_images(G: nn.Module, n: int, seed: int = 0, class_index: Optional[int
     return generate(G, sample_noise(n, G.nz, seed).to(device), None if labels is None else labels.to(device))
 
 
+GRID_MAX = 100  # the grid shows at most 10 x 10 images (readable at page width); the files hold all of them
+SAMPLE_BATCH = 256  # images drawn and written at a time: a multiple of 16, so the noise equals one draw of all
+
+
+def grid_picks(n: int) -> list[int]:
+    """Which of ``n`` images the grid shows: all of them up to ``GRID_MAX``, else ``GRID_MAX`` evenly spaced
+    (so a conditional model's class blocks each get their share of the grid)."""
+    k = min(n, GRID_MAX)
+    return [i * n // k for i in range(k)]
+
+
+def _write_images(pixels: torch.Tensor, image_dir: Path, start: int, width: int) -> list[Path]:
+    paths = []
+    for i, img in enumerate(pixels, start):
+        path = image_dir / f"sample_{i:0{width}d}.png"
+        to_pil_image(img).save(path)  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
+        paths.append(path)
+    return paths
+
+
+def _write_grid(images: torch.Tensor, path: Path, nrow: int | None) -> Path:
+    nrow = nrow or max(1, round(len(images) ** 0.5))
+    save_image(images.cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    return path
+
+
 def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | None = None) -> list[Path]:
     """Write each image as ``out_dir/images/sample_0000.png`` (grey stays grey) and ``out_dir/grid.png``.
 
-    images: (N, nc, H, W) in [-1, 1]. Returns the paths of the single-image files.
+    images: (N, nc, H, W) in [-1, 1]. The grid shows at most ``GRID_MAX`` of them (``grid_picks``).
+    Returns the paths of the single-image files.
     """
     out_dir = Path(out_dir)
     image_dir = out_dir / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
-    pixels = unscale_images(images).cpu()
-    paths = []
-    for i, img in enumerate(pixels):
-        path = image_dir / f"sample_{i:04d}.png"
-        to_pil_image(img).save(path)  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
-        paths.append(path)
-    nrow = nrow or max(1, round(len(images) ** 0.5))
-    save_image(images.cpu(), out_dir / "grid.png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    paths = _write_images(unscale_images(images).cpu(), image_dir, 0, max(4, len(str(len(images) - 1))))
+    _write_grid(images[grid_picks(len(images))], out_dir / "grid.png", nrow)
     return paths
+
+
+@dataclass
+class SampleFiles:
+    """What ``write_samples`` wrote: ``written`` image files in ``image_dir``, a grid of ``in_grid`` of them."""
+
+    image_dir: Path
+    grid: Optional[Path]  # None when stopped before the first image
+    written: int
+    in_grid: int
+    interrupted: bool  # Ctrl-C stopped it after a complete batch
+    asked: int = 0  # the number of images asked for
+
+    def describe(self, what: str = "") -> str:
+        """One line for the person who asked: how many images (``what`` says of which class, from what), where."""
+        stopped = f"stopped by request after {self.written} of {self.asked} images: " if self.interrupted else ""
+        grid = f" and the grid {self.grid} ({self.in_grid} of them)" if self.grid else ""
+        return f"{stopped}wrote {self.written} images{what} to {self.image_dir}/{grid}"
+
+
+class _CtrlC:
+    """Ctrl-C (SIGINT) sets ``requested`` instead of interrupting: the batch being written completes."""
+
+    requested, previous = False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, lambda signum, frame: setattr(self, "requested", True))
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 0, class_index: Optional[int] = None,
+                  batch_size: int = SAMPLE_BATCH, nrow: Optional[int] = None) -> SampleFiles:
+    """``n`` images from G as ``out_dir/images/sample_*.png`` and a grid of at most ``GRID_MAX`` in ``out_dir/grid.png``.
+
+    Draws and writes ``batch_size`` images at a time, so memory does not grow with ``n``; the same
+    seed gives the same images as ``sample_images``. Ctrl-C stops after the current batch: every
+    file written is complete. A conditional G draws class ``class_index``, or every class in turn
+    (the grid then has a row per class, unless ``nrow`` says otherwise).
+    """
+    sample_labels(G, 1, class_index)  # a bad class is an error before anything is written
+    n_classes, device = n_classes_of(G), next(G.parameters()).device
+    image_dir = Path(out_dir) / "images"
+    image_dir.mkdir(parents=True, exist_ok=True)
+    noise, width = torch.Generator().manual_seed(seed), max(4, len(str(n - 1)))
+    picks, picked, written = grid_picks(n), [], 0
+    with _CtrlC() as ctrl_c:
+        while written < n and not ctrl_c.requested:
+            stop = min(n, written + batch_size)
+            z = torch.randn(stop - written, G.nz, 1, 1, generator=noise).to(device)  # sample_noise, a batch at a time
+            labels = None
+            if n_classes:  # class_labels(n, n_classes)[written:stop], or the one class asked for
+                labels = (torch.full((stop - written,), class_index) if class_index is not None
+                          else torch.arange(written, stop) * n_classes // n).long().to(device)
+            images = generate(G, z, labels).cpu()
+            _write_images(unscale_images(images), image_dir, written, width)
+            picked += [images[i - written].clone() for i in picks[len(picked):] if i < stop]  # not the batch
+            written = stop
+    grid = _write_grid(torch.stack(picked), Path(out_dir) / "grid.png",
+                       nrow or (n_classes if class_index is None else None)) if picked else None
+    return SampleFiles(image_dir, grid, written, len(picked), written < n, n)

@@ -31,10 +31,12 @@ from .config import ModelConfig, TrainConfig
 from .data import InMemoryLoader, unscale_images
 from .device import PLAIN, SpeedSettings, make_adam, prepare_model, speed_settings
 from .losses import d_loss, g_loss
+from .memory import raise_if_out_of_memory
 from .models import build_models, class_labels
 from .sample import generate
 
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+FIRST_CHECKPOINT_MINUTES = 1  # the first checkpoint by time: a run killed after a minute leaves one
 
 
 class TrainingDiverged(RuntimeError):
@@ -231,6 +233,9 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     if not state.samples:
         _keep_sample(state, callbacks)  # what G makes before training
     start = time.perf_counter()
+    # a checkpoint by time too: the first after a minute, then every checkpoint_minutes (RNG untouched)
+    every = 60 * cfg.checkpoint_minutes if cfg.checkpoint_minutes is not None else math.inf
+    save_by = start + min(60 * FIRST_CHECKPOINT_MINUTES, every) if every < math.inf else math.inf
     # several processes (DDP) must stop at the same step: they agree every log_every steps
     agree = distributed.agree_to_stop if distributed.is_distributed() else None
 
@@ -251,7 +256,11 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
         while not done():
             epoch, offset = divmod(state.step, steps_per_epoch)
             for real, labels in loader.batches(epoch, offset):
-                stats = train_step(state, real, labels)
+                try:
+                    stats = train_step(state, real, labels)
+                except RuntimeError as err:  # a full GPU or CPU: one clear error naming the batch size
+                    raise_if_out_of_memory(err, state.device, len(real), state.model_cfg, state.step)
+                    raise
                 state.step += 1
                 state.epoch = state.step // steps_per_epoch
                 pending.append((state.step, stats))
@@ -259,11 +268,11 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
                     log()
                 if state.step % cfg.sample_every == 0:
                     _keep_sample(state, callbacks)
-                if state.step % cfg.checkpoint_every == 0:
+                if state.step % cfg.checkpoint_every == 0 or time.perf_counter() >= save_by:
                     log()
                     for cb in callbacks:
                         cb.on_checkpoint(state)
-                    saved_at = state.step
+                    saved_at, save_by = state.step, time.perf_counter() + every
                 if done():
                     break
     log()
