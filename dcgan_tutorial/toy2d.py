@@ -220,7 +220,7 @@ def g_arrows(D: nn.Module, fake: torch.Tensor, loss: str = "non-saturating") -> 
 
 
 def modes_covered(fake: torch.Tensor, centres: Optional[torch.Tensor] = None, radius: float = 3 * RING_STD,
-                  min_share: float = 0.01) -> int:
+                  min_share: float = 0.02) -> int:
     """How many modes (centres (M, 2), default the ring's 8) have at least ``min_share`` of the
     fakes (B, 2) within ``radius`` (3 std of a mode) of their centre."""
     centres = ring_centres() if centres is None else centres

@@ -7,8 +7,11 @@ that a static web page can play (``IPython.display.HTML(anim.to_jshtml())``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Optional, Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -18,6 +21,7 @@ from .toy2d import ToyGAN, d_probability, g_arrows, modes_covered, warped_grid
 
 LIM = 3.0  # the plane shown: [-3, 3]^2 holds all three targets
 REAL_COLOUR, FAKE_COLOUR, CMAP = "#00441b", "#40004b", "PiYG"  # green = real, purple = fake, as in GAN Lab
+ARROW_EVERY = 4  # an arrow on every 4th fake: all of them hide the points
 LAYERS = ("heat", "real", "fake", "arrows")  # what ``draw`` shows unless told otherwise
 
 
@@ -36,12 +40,14 @@ class Snapshot:
 
 
 def snapshot(gan: ToyGAN, z: torch.Tensor, label: str = "", n: int = 60) -> Snapshot:
-    """What G and D look like now, for the fixed noise z (B, 2)."""
+    """What G and D look like now, for the fixed noise z (B, 2). ``label`` may use
+    ``{d_steps}``, ``{g_steps}`` and ``{modes}`` (ring modes covered), e.g. "step {g_steps}"."""
     with torch.no_grad():
         fake = gan.G(z)
+    modes = modes_covered(fake)
     return Snapshot(probs=d_probability(gan.D, LIM, n)[2].numpy(), fake=fake.numpy(),
                     arrows=g_arrows(gan.D, fake, gan.loss).numpy(), grid=warped_grid(gan.G).numpy(),
-                    modes=modes_covered(fake), label=label)
+                    modes=modes, label=label.format(d_steps=gan.d_steps, g_steps=gan.g_steps, modes=modes))
 
 
 def _arrow_field(fake: np.ndarray, arrows: np.ndarray, length: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +79,9 @@ def draw(ax, snap: Snapshot, real: Optional[np.ndarray] = None, layers: Sequence
                                      linewidths=0.3)
     if "arrows" in layers:
         u, v = _arrow_field(snap.fake, snap.arrows)
-        artists["arrows"] = ax.quiver(snap.fake[:, 0], snap.fake[:, 1], u, v, angles="xy", scale_units="xy",
-                                      scale=1, width=0.004, color="black", alpha=0.6)
+        artists["arrows"] = ax.quiver(snap.fake[::ARROW_EVERY, 0], snap.fake[::ARROW_EVERY, 1], u[::ARROW_EVERY],
+                                      v[::ARROW_EVERY],
+                                      angles="xy", scale_units="xy", scale=1, width=0.004, color="black", alpha=0.7)
     return artists
 
 
@@ -89,8 +96,9 @@ def update(artists: dict, snap: Snapshot, title: str = "") -> None:
     if "fake" in artists:
         artists["fake"].set_offsets(snap.fake)
     if "arrows" in artists:
-        artists["arrows"].set_offsets(snap.fake)
-        artists["arrows"].set_UVC(*_arrow_field(snap.fake, snap.arrows))
+        u, v = _arrow_field(snap.fake, snap.arrows)
+        artists["arrows"].set_offsets(snap.fake[::ARROW_EVERY])
+        artists["arrows"].set_UVC(u[::ARROW_EVERY], v[::ARROW_EVERY])
 
 
 def animate(panels: dict[str, Sequence[Snapshot]], real: Optional[np.ndarray] = None,
@@ -113,6 +121,17 @@ def animate(panels: dict[str, Sequence[Snapshot]], real: Optional[np.ndarray] = 
     anim = animation.FuncAnimation(fig, show, frames=len(frames[0]), interval=interval, blit=False)
     plt.close(fig)
     return anim
+
+
+def animation_html(anim: animation.FuncAnimation, quality: int = 65) -> str:
+    """The animation as self-contained HTML (player and frames), for ``IPython.display.HTML``:
+    what ``anim.to_jshtml()`` returns, with JPEG frames of the given quality, about a third of the
+    size of PNG frames for these smooth heat maps."""
+    with TemporaryDirectory() as tmp, matplotlib.rc_context({"animation.frame_format": "jpeg"}):
+        path = Path(tmp, "animation.html")
+        writer = animation.HTMLWriter(fps=1000 / getattr(anim, "_interval", 200), embed_frames=True, default_mode="loop")
+        anim.save(str(path), writer=writer, savefig_kwargs={"pil_kwargs": {"quality": quality}})
+        return path.read_text()
 
 
 def plot_targets(samples: dict[str, np.ndarray], size: float = 2.8):

@@ -15,8 +15,8 @@ from book_browser import build_book, serve, start_browser
 from dcgan_tutorial.viz import show_code
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTERS = ["01_what_are_gans", "02_loading_the_data", "03_the_generator", "04_the_discriminator",
-            "05_the_losses", "06_training_on_a_gpu", "07_results", "08_experiments_with_widgets",
+CHAPTERS = ["00_gans_in_2d", "01_what_are_gans", "02_loading_the_data", "03_the_generator",
+            "04_the_discriminator", "05_the_losses", "06_training_on_a_gpu", "07_results", "08_experiments_with_widgets",
             "09_architectures_and_datasets", "10_conditional_generation", "11_troubleshooting"]
 
 
