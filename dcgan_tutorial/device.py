@@ -1,9 +1,16 @@
 """The device: which one to train on, the settings that make a step fast there, and its name.
 
-None of these changes what is learned: in fp32 on the CPU the fast and the plain step give the
-same losses (``tests/test_speed.py``); bf16 autocast on a GPU rounds activations, which changes
-the numbers slightly, not the method. The figures behind each choice are in
-``benchmarks/results/`` (``python benchmarks/throughput.py``).
+None of these changes the method. In fp32 on the CPU the fast and the plain step give the same
+losses (``tests/test_device.py``). Reduced precision (autocast) rounds activations to 16 bits,
+which changes the numbers slightly; it is used only where the hardware runs it natively:
+
+- bf16 on GPUs of compute capability 8.0 and later (A100, H100, L4, RTX 30xx on), and on CPUs
+  whose instruction set has bf16 (AVX-512 BF16 or AMX);
+- fp16 with loss scaling (``torch.amp.GradScaler``) on older GPUs with fp16 tensor cores
+  (V100, T4: capability 7.x), where bf16 is only emulated in software and slower than fp32;
+- fp32 everywhere else.
+
+The figures behind each choice are in ``benchmarks/results/`` (``benchmarks/throughput.py``).
 """
 from __future__ import annotations
 
@@ -11,11 +18,15 @@ import contextlib
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import torch
 from torch import nn
 
 from .config import ConfigError
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class DeviceUnavailable(RuntimeError):
@@ -43,38 +54,119 @@ def pick_device(name: str = "auto") -> torch.device:
 class SpeedSettings:
     channels_last: bool  # NHWC memory layout: what cuDNN's and oneDNN's fastest convolutions want
     fused_adam: bool  # one fused kernel for every Adam update instead of a loop over tensors
-    bf16: bool  # bfloat16 autocast for the convolutions (fp32 weights, losses and optimiser)
-    compile: bool  # torch.compile G and D
+    precision: str = "fp32"  # autocast dtype of the convolutions: "fp32" (none), "bf16" or "fp16"
+    compile: bool = False  # torch.compile G and D
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ConfigError("precision", self.precision, f"choose one of {', '.join(PRECISIONS)}")
+
+    @property
+    def bf16(self) -> bool:
+        return self.precision == "bf16"
 
     def autocast(self, device: torch.device):
-        """The context a forward pass runs in."""
-        if self.bf16:
-            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """The context a forward pass runs in (weights, losses and Adam stay fp32)."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[self.precision])
 
     def prepare_batch(self, images: torch.Tensor) -> torch.Tensor:
         return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
 
 
-PLAIN = SpeedSettings(channels_last=False, fused_adam=False, bf16=False, compile=False)
+PLAIN = SpeedSettings(channels_last=False, fused_adam=False, precision="fp32", compile=False)
+
+
+def cpu_has_native_bf16(cpuinfo: Optional[str] = None) -> bool:
+    """Whether this CPU computes in bf16 in hardware: the AVX-512 BF16 or AMX-BF16 instructions.
+
+    ``cpuinfo``: the text of ``/proc/cpuinfo`` (read from the machine when ``None``). Elsewhere
+    (macOS, Windows: no such file) the answer is False, so the CPU keeps fp32.
+    """
+    if cpuinfo is None:
+        path = Path("/proc/cpuinfo")
+        if not path.is_file():
+            return False
+        cpuinfo = path.read_text(errors="replace")
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return bool({"avx512_bf16", "amx_bf16"} & set(value.split()))
+    return False
+
+
+def cuda_precision(capability: tuple[int, int]) -> str:
+    """The autocast precision a GPU of this compute capability runs natively.
+
+    8.0 and later (Ampere on) have bf16 tensor cores. 7.x (V100, T4) have fp16 tensor cores
+    only: there ``torch.cuda.is_bf16_supported()`` is True by software emulation, which is
+    slower than fp32, so fp16 with loss scaling is used. Older GPUs keep fp32.
+    """
+    if tuple(capability) >= (8, 0):
+        return "bf16"
+    if tuple(capability) >= (7, 0):
+        return "fp16"
+    return "fp32"
 
 
 def speed_settings(device: torch.device, fast: bool = True, compile: bool = False) -> SpeedSettings:
     """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path)."""
     if not fast:
-        return SpeedSettings(False, False, False, compile)
+        return SpeedSettings(False, False, "fp32", compile)
     if device.type == "cuda":
-        # GPU: NHWC + bf16 let cuDNN use tensor cores; fused Adam is one kernel launch per step
-        return SpeedSettings(channels_last=True, fused_adam=True, bf16=torch.cuda.is_bf16_supported(),
-                             compile=compile)
+        # GPU: NHWC + 16-bit autocast let cuDNN use tensor cores; fused Adam is one kernel launch per step
+        precision = cuda_precision(torch.cuda.get_device_capability(device))
+        return SpeedSettings(channels_last=True, fused_adam=True, precision=precision, compile=compile)
     if device.type == "cpu":
-        return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM, bf16=False, compile=compile)
-    return SpeedSettings(False, False, False, compile)  # MPS: the plain path
+        precision = "bf16" if CPU_BF16 and cpu_has_native_bf16() else "fp32"
+        return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM, precision=precision,
+                             compile=compile)
+    return SpeedSettings(False, False, "fp32", compile)  # MPS: the plain path
 
 
 # Measured with benchmarks/throughput.py on the 2-core CPU (benchmarks/results/throughput_cpu.json).
 CPU_CHANNELS_LAST = True
 CPU_FUSED_ADAM = True
+CPU_BF16 = False  # bf16 autocast on CPUs with native bf16 (README, "What we measured")
+
+
+def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                      inputs: Optional[list[torch.Tensor]] = None) -> None:
+    """``loss.backward()``, then ``optimizer.step()``: the update of the fp32 and bf16 paths.
+
+    inputs: the tensors to compute gradients for (``None``: every leaf the loss depends on).
+    """
+    loss.backward(inputs=inputs)
+    optimizer.step()
+
+
+class ScaledBackwardAndStep:
+    """The fp16 update: backward on the loss times a scale, then the step on unscaled gradients.
+
+    Small gradients underflow to zero in fp16; multiplying the loss by a large scale (65,536 to
+    start) keeps them. ``GradScaler`` divides the gradients by it again before the step, skips a
+    step whose gradients overflowed (inf/NaN) and lowers the scale, and raises it after 2,000
+    clean steps. A GAN has two losses and two optimisers: each gets its own scaler (one of these
+    objects each), because D's and G's losses have different sizes and overflow at different
+    times; with a single scaler an overflow in D's backward would also shrink G's scale. Each
+    call finishes its own update (scale, backward, step, update), so ``d_step`` and ``g_step``
+    stay independent.
+    """
+
+    def __init__(self, device: torch.device | str):
+        self.scaler = torch.amp.GradScaler(torch.device(device).type)
+
+    def __call__(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                 inputs: Optional[list[torch.Tensor]] = None) -> None:
+        self.scaler.scale(loss).backward(inputs=inputs)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+
+def make_update(settings: SpeedSettings, device: torch.device | str) -> Callable:
+    """The "backward and step" of one optimiser under ``settings``: scaled for fp16, plain otherwise."""
+    return ScaledBackwardAndStep(device) if settings.precision == "fp16" else backward_and_step
 
 
 def make_adam(params, lr: float, betas: tuple[float, float], settings: SpeedSettings) -> torch.optim.Adam:

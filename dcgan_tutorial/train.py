@@ -34,6 +34,7 @@ from .losses import d_loss, g_loss
 from .memory import raise_if_out_of_memory
 from .models import build_models, class_labels
 from .sample import generate
+from .tricks import EMA, DTricks
 
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 FIRST_CHECKPOINT_MINUTES = 1  # the first checkpoint by time: a run killed after a minute leaves one
@@ -64,6 +65,8 @@ class GANState:
     interrupted: bool = False  # training ended because of a stop request
     fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
     g_grads_only: bool = True  # g_step computes G's gradients only; False under DDP (distributed.py)
+    tricks: Optional[DTricks] = None  # what D sees and D's loss, when a trick asks (tricks/); None: the plain step
+    ema: Optional[EMA] = None  # the moving average of G's weights, when train_cfg.ema_decay > 0
 
     @property
     def device(self) -> torch.device:
@@ -91,21 +94,28 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     fixed_labels = None
     if model_cfg.conditional:  # a grid row per class
         fixed_labels = class_labels(train_cfg.n_fixed, model_cfg.n_classes, device)
+    tricks = DTricks.from_config(train_cfg, generator=noise_gen)  # None when every trick is off
+    ema = EMA(G, train_cfg.ema_decay) if train_cfg.ema_decay > 0 else None
     return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed,
-                    fixed_labels=fixed_labels)
+                    fixed_labels=fixed_labels, tricks=tricks, ema=ema)
 
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-           reduction: str = "sum") -> dict:
+           reduction: str = "sum", *, tricks: Optional[DTricks] = None) -> dict:
     """One update of D: push D(real) towards 1 and D(fake) towards 0.
 
     real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient reaches G.
     Returns D's loss and its mean outputs D(x), D(G(z)) (as probabilities), before the update.
     """
     opt_d.zero_grad(set_to_none=True)
+    if tricks is not None:  # D sees augmented / noised images
+        real, fake = tricks.d_view(real, is_real=True), tricks.d_view(fake)
     real_logits = D(real)
     fake_logits = D(fake)
-    loss = d_loss(real_logits, fake_logits, reduction)
+    if tricks is None:
+        loss = d_loss(real_logits, fake_logits, reduction)
+    else:  # the hinge or smoothed loss, plus R1
+        loss = tricks.d_loss(real, real_logits, fake_logits, reduction)
     loss.backward()
     opt_d.step()
     return {
@@ -116,13 +126,15 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss: str = "non-saturating",
-           g_grads_only: bool = True) -> dict:
+           g_grads_only: bool = True, *, tricks: Optional[DTricks] = None) -> dict:
     """One update of G: make D call its images real.
 
     fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
     steps, so D's parameters do not change.
     """
     opt_g.zero_grad(set_to_none=True)
+    if tricks is not None:  # D sees the fakes as in d_step (augmented, noised)
+        fake = tricks.d_view(fake)
     loss_value = g_loss(D(fake), loss)
     # G needs the gradient through D (with respect to D's input), not for D's own weights:
     # backward(inputs=G's parameters) skips computing those, a third of D's backward pass.
@@ -143,10 +155,15 @@ def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tenso
     if state.model_cfg.conditional:  # bind the class once: below, G and D take images (or z) only
         G, D = functools.partial(G, labels=labels), functools.partial(D, labels=labels)
     z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
+    if state.tricks is not None:
+        state.tricks.step = state.step  # instance noise decays with the step
     with state.speed.autocast(state.device):  # bf16 on a GPU; nothing on the CPU (device.py)
         fake = G(z)
-        stats = d_step(D, state.opt_d, state.speed.prepare_batch(real), fake.detach(), cfg.d_loss_reduction)
-        stats.update(g_step(D, state.opt_g, fake, cfg.loss, state.g_grads_only))
+        stats = d_step(D, state.opt_d, state.speed.prepare_batch(real), fake.detach(), cfg.d_loss_reduction,
+                       tricks=state.tricks)
+        stats.update(g_step(D, state.opt_g, fake, cfg.loss, state.g_grads_only, tricks=state.tricks))
+    if state.ema is not None:
+        state.ema.update(state.G)
     return stats
 
 
