@@ -210,6 +210,8 @@ class RunFolderLock:
                 continue
             with os.fdopen(fd, "wb") as f:
                 f.write(self.content)
+            for leftover in [*self.folder.root.glob(".*.tmp"), *self.folder.kept_checkpoints.glob(".*.tmp")]:
+                leftover.unlink(missing_ok=True)  # a killed writer's temporary files: no one else writes here now
             return self
         raise RunFolderBusy(f"{self.path} keeps changing: another run is starting in {self.folder.root}")
 

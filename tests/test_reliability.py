@@ -186,6 +186,17 @@ def test_run_folder_lock_of_a_killed_process_is_taken_over(tmp_path):
     assert not lock.exists()
 
 
+def test_run_folder_lock_removes_a_killed_writers_temporary_files(tmp_path):
+    (tmp_path / "checkpoints").mkdir()
+    leftovers = [tmp_path / ".checkpoint.pt.k2j4x.tmp", tmp_path / "checkpoints" / ".step_0000010.pt.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half a checkpoint")  # what SIGKILL during a save leaves
+    (tmp_path / "checkpoint.pt").write_bytes(b"kept")
+    with RunFolder(tmp_path).lock():
+        assert not any(path.exists() for path in leftovers)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == b"kept"
+
+
 def test_run_folder_lock_of_a_reused_pid_is_stale(tmp_path):
     folder = RunFolder(tmp_path)
     with folder.lock():
