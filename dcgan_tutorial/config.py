@@ -16,7 +16,7 @@ from typing import Any, NoReturn, Optional
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder")
 # image channels of each dataset: the model's ``nc`` follows the data it trains on
 DATASET_CHANNELS = {"mnist": 1, "fashion-mnist": 1, "cifar10": 3, "folder": 3}
-LOSSES = ("non-saturating", "saturating")
+LOSSES = ("non-saturating", "saturating", "hinge")  # hinge: D and G both use the hinge loss
 ACTIVATIONS = ("relu", "leaky")
 D_LOSS_REDUCTIONS = ("sum", "mean")
 
@@ -78,6 +78,8 @@ class ModelConfig:
     g_dense_bias: bool = True  # flux: whether G's first dense layer has a bias (its tutorial has none)
     n_classes: int = 0  # 0: unconditional; 10: a class-conditional model (arch cond or class)
     batchnorm: bool = True  # paper: batchnorm in G and D; False (arch dcgan only) shows what it is for
+    spectral_norm: bool = False  # spectral norm on D's layers (Miyato et al. 2018, tricks/spectral.py): not
+    # in the paper; on by default only if it earns it (benchmarks/tricks.py)
 
     @property
     def conditional(self) -> bool:
@@ -98,6 +100,8 @@ class ModelConfig:
         upsampling_plan(self.image_size)
         if not 0 <= self.leaky_slope < 1:
             _fail("leaky_slope", self.leaky_slope, "use a number in [0, 1)")
+        if not isinstance(self.spectral_norm, bool):
+            _fail("spectral_norm", self.spectral_norm, "use True or False")
         return self
 
 
@@ -126,6 +130,15 @@ class TrainConfig:
     checkpoint_minutes: Optional[float] = 5
     fast: bool = True  # the device's fastest settings (speed.py); False: the plain fp32 path
     compile: bool = False  # torch.compile G and D: pays off on a GPU, its compile time does not on a CPU
+    # Training tricks (tricks/), all off: none is in the paper, and each is on by default only if it
+    # earns its place by measurement (benchmarks/tricks.py, benchmarks/results/tricks_cpu.txt).
+    ema_decay: float = 0.0  # 0: off; else G's weights averaged with this decay (Yazici et al. 2019: 0.999)
+    label_smoothing: float = 0.0  # 0: off; 0.1 makes D's target for reals 0.9 (Salimans et al. 2016)
+    instance_noise: float = 0.0  # 0: off; else the std of noise added to D's inputs at step 0
+    instance_noise_steps: int = 2000  # the noise falls linearly to 0 over this many steps
+    diffaugment: bool = False  # translation + cutout of every image D sees (Zhao et al. 2020)
+    r1_gamma: float = 0.0  # 0: off; else the weight of the R1 penalty on reals (Mescheder et al. 2018)
+    fid_every: int = 0  # 0: off; else measure FID every this many steps and keep the best G in the run folder
 
     def validate(self) -> "TrainConfig":
         if self.dataset not in DATASETS:
@@ -154,7 +167,25 @@ class TrainConfig:
             _fail("steps/epochs/time_budget", None, "set at least one of them so training can stop")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             _fail("seed", self.seed, "use a whole number >= 0")
+        self._validate_tricks()
         return self
+
+    def _validate_tricks(self) -> None:
+        decay = self.ema_decay
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
+            _fail("ema_decay", decay, "use 0 (off) or a decay in (0, 1), e.g. 0.999")
+        smoothing = self.label_smoothing
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 0.5:
+            _fail("label_smoothing", smoothing, "use 0 (off) or a number below 0.5, e.g. 0.1 (real target 0.9)")
+        for name in ("instance_noise", "r1_gamma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                _fail(name, value, "use 0 (off) or a finite number greater than 0")
+        _positive_int("instance_noise_steps", self.instance_noise_steps)
+        if not isinstance(self.diffaugment, bool):
+            _fail("diffaugment", self.diffaugment, "use True or False")
+        if isinstance(self.fid_every, bool) or not isinstance(self.fid_every, int) or self.fid_every < 0:
+            _fail("fid_every", self.fid_every, "use 0 (off) or a whole number of steps")
 
 
 def config_to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:

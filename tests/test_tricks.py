@@ -242,3 +242,140 @@ def test_dtricks_d_loss_picks_hinge_and_smoothing():
     torch.testing.assert_close(DTricks(loss="hinge").d_loss(None, real, fake), d_loss_hinge(real, fake))
     torch.testing.assert_close(DTricks(label_smoothing=0.1).d_loss(None, real, fake),
                                d_loss_smoothed(real, fake, 0.9))
+
+
+# --- wired into training: off changes nothing, on changes what it claims ------------------------------
+
+from dcgan_tutorial import make_state, train_gan, train_step  # noqa: E402
+from dcgan_tutorial.config import ConfigError, TrainConfig  # noqa: E402
+from dcgan_tutorial.data import InMemoryLoader  # noqa: E402
+from dcgan_tutorial.pretrained import load_generator_file  # noqa: E402
+from dcgan_tutorial.tricks.fid_tracker import FIDTracker, ReferenceFID  # noqa: E402
+
+from fake_images import random_images  # noqa: E402
+
+
+def _train_cfg(**fields):
+    return TrainConfig(**{"batch_size": 8, "steps": 4, "epochs": None, "n_fixed": 4, "sample_every": 2,
+                          "log_every": 1, "checkpoint_every": 100, "checkpoint_minutes": None, **fields})
+
+
+def _batches(n=3):
+    return [random_images(8, seed=i).float() / 127.5 - 1 for i in range(n)]
+
+
+def _plain_step(state, real):
+    """The training step as it was before the tricks existed (CPU, fp32), written out for comparison."""
+    z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, generator=state.noise_gen)
+    fake = state.G(z)
+    state.opt_d.zero_grad(set_to_none=True)
+    d_loss(state.D(state.speed.prepare_batch(real)), state.D(fake.detach())).backward()
+    state.opt_d.step()
+    state.opt_g.zero_grad(set_to_none=True)
+    g_loss(state.D(fake)).backward(inputs=list(state.G.parameters()))
+    state.opt_g.step()
+
+
+def test_train_step_with_every_trick_off_is_bit_identical_to_the_plain_step():
+    a, b = make_state(TINY, _train_cfg()), make_state(TINY, _train_cfg())
+    assert a.tricks is None and a.ema is None
+    for real in _batches():
+        train_step(a, real)
+        _plain_step(b, real)
+    for x, y in zip([*a.G.state_dict().values(), *a.D.state_dict().values()],
+                    [*b.G.state_dict().values(), *b.D.state_dict().values()]):
+        assert torch.equal(x, y)
+
+
+def _d_inputs_and_logits(state, real):
+    """What D received and returned during one train_step: [(input, logits), ...] in call order."""
+    calls = []
+    hook = state.D.register_forward_hook(lambda m, inp, out: calls.append((inp[0].detach(), out.detach())))
+    stats = train_step(state, real)
+    hook.remove()
+    return calls, stats
+
+
+def test_train_step_diffaugment_shows_d_augmented_images():
+    real = _batches(1)[0]
+    calls, _ = _d_inputs_and_logits(make_state(TINY, _train_cfg(diffaugment=True)), real)
+    assert not torch.equal(calls[0][0], real) and (calls[0][0] == 0).any()  # shifted and cut out
+    plain, _ = _d_inputs_and_logits(make_state(TINY, _train_cfg()), real)
+    assert torch.equal(plain[0][0], real)
+
+
+def test_train_step_instance_noise_adds_noise_of_sigma_to_d_inputs():
+    real = _batches(1)[0]
+    calls, _ = _d_inputs_and_logits(make_state(TINY, _train_cfg(instance_noise=0.5)), real)
+    assert (calls[0][0] - real).std().item() == pytest.approx(0.5, rel=0.1)
+
+
+def test_train_step_hinge_loss_is_what_d_minimises():
+    calls, stats = _d_inputs_and_logits(make_state(TINY, _train_cfg(loss="hinge")), _batches(1)[0])
+    (_, real_logits), (_, fake_logits), (_, g_logits) = calls
+    torch.testing.assert_close(stats["d_loss"], d_loss_hinge(real_logits, fake_logits))
+    torch.testing.assert_close(stats["g_loss"], -g_logits.mean())
+
+
+def test_train_step_label_smoothing_targets_point_nine():
+    calls, stats = _d_inputs_and_logits(make_state(TINY, _train_cfg(label_smoothing=0.1)), _batches(1)[0])
+    torch.testing.assert_close(stats["d_loss"], d_loss_smoothed(calls[0][1], calls[1][1], 0.9))
+
+
+def test_train_step_r1_adds_a_positive_penalty():
+    calls, stats = _d_inputs_and_logits(make_state(TINY, _train_cfg(r1_gamma=10.0)), _batches(1)[0])
+    assert stats["d_loss"] > d_loss(calls[0][1], calls[1][1]) + 1e-6
+
+
+def test_train_step_ema_averages_g_and_leaves_g_alone():
+    ema_state, plain = make_state(TINY, _train_cfg(ema_decay=0.9)), make_state(TINY, _train_cfg())
+    start = [p.clone() for p in ema_state.ema.G.parameters()]
+    for real in _batches():
+        train_step(ema_state, real)
+        _plain_step(plain, real)
+    assert all(torch.equal(a, b) for a, b in zip(ema_state.G.parameters(), plain.G.parameters()))
+    assert ema_state.ema.updates == 3
+    for s, e, g in zip(start, ema_state.ema.G.parameters(), ema_state.G.parameters()):
+        assert not torch.equal(e, s) and not torch.equal(e, g)
+
+
+def test_make_state_spectral_norm_parametrises_d_only():
+    state = make_state(ModelConfig(**{**TINY.__dict__, "spectral_norm": True}), _train_cfg())
+    assert any(hasattr(m, "parametrizations") for m in state.D.modules())
+    assert not any(hasattr(m, "parametrizations") for m in state.G.modules())
+
+
+@pytest.mark.parametrize("field,value", [("ema_decay", 1.0), ("label_smoothing", 0.5), ("instance_noise", -0.1),
+                                         ("r1_gamma", float("inf")), ("instance_noise_steps", 0),
+                                         ("diffaugment", 1), ("fid_every", -1), ("loss", "wasserstein")])
+def test_train_config_rejects_a_bad_trick_value(field, value):
+    with pytest.raises(ConfigError, match=field):
+        _train_cfg(**{field: value}).validate()
+
+
+def test_model_config_rejects_a_non_bool_spectral_norm():
+    with pytest.raises(ConfigError, match="spectral_norm"):
+        ModelConfig(spectral_norm="yes").validate()
+
+
+# --- FID tracking -----------------------------------------------------------------------------------------
+
+def test_reference_fid_matches_classifier_fid():
+    from dcgan_tutorial.metrics import classifier_fid
+    real, fake = random_images(300, seed=0), random_images(200, seed=1)
+    reference = ReferenceFID(real)
+    assert reference(fake) == pytest.approx(classifier_fid(real, fake), rel=1e-4)
+    assert reference(fake) == pytest.approx(classifier_fid(real, fake), rel=1e-4)  # again: the fakes are reset
+
+
+def test_fid_tracker_keeps_the_best_generator_in_the_run_folder(tmp_path):
+    state = make_state(TINY, _train_cfg(steps=6))
+    loader = InMemoryLoader(random_images(64, seed=0), torch.zeros(64, dtype=torch.long), 8, seed=0)
+    tracker = FIDTracker(random_images(300, seed=2), every=2, n=200, out_dir=tmp_path)
+    train_gan(state, loader, callbacks=[tracker], progress=False)
+    assert [p["step"] for p in tracker.history] == [2, 4, 6]
+    assert tracker.best["fid"] == min(p["fid"] for p in tracker.history)
+    G, _, meta = load_generator_file(tmp_path / "best_generator.pt")
+    assert meta["step"] == tracker.best["step"]
+    assert all(torch.equal(v, tracker.best_state[k]) for k, v in G.state_dict().items())
+    assert (tmp_path / "fid_history.json").is_file()

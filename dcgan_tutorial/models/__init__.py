@@ -63,6 +63,9 @@ def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     G, D = architecture(cfg).build(cfg)
     G.apply(dcgan_weights_init)
     D.apply(dcgan_weights_init)
+    if cfg.spectral_norm:  # after the init: each layer is divided by its initial weights' largest singular value
+        from ..tricks.spectral import apply_spectral_norm
+        apply_spectral_norm(D)
     return G, D
 
 

@@ -1,4 +1,4 @@
-"""Training tricks for GANs, each a small option that is off by default.
+"""tricks: training tricks for GANs, each a small option that is off by default.
 
 Each module holds one idea and its equation: ``ema`` (an exponential moving average of G's
 weights), ``augment`` (DiffAugment: translation and cutout of everything D sees),

@@ -13,19 +13,47 @@ from __future__ import annotations
 import copy
 import json
 import os
+import time
 from pathlib import Path
 from typing import Optional
 
 import torch
+from torchmetrics.image.fid import FrechetInceptionDistance
 
 from ..checkpoint import atomic_save
-from ..classifier import DigitClassifier, load_classifier
+from ..classifier import ClassifierFeatures, DigitClassifier, load_classifier
 from ..config import config_to_dict
-from ..distributed import rank, unwrap
-from ..metrics import classifier_fid, generator_samples
+from ..distributed import is_distributed, unwrap
+from ..metrics import generator_samples
 from ..pretrained import FORMAT as GENERATOR_FORMAT, FORMAT_VERSION as GENERATOR_FORMAT_VERSION
 from ..train import Callback, GANState
 from .ema import ema_generator
+
+
+class ReferenceFID:
+    """``metrics.classifier_fid`` against a fixed set of real images whose features are computed once.
+
+    reference: (N, nc, H, W) uint8 or [-1, 1] real images. Calling it with generated images
+    (M, nc, H, W) returns their FID; measuring many generators against the same reference
+    (during training, or one per run of a benchmark) then costs only the generated images.
+    """
+
+    def __init__(self, reference: torch.Tensor, classifier: Optional[DigitClassifier] = None,
+                 batch_size: int = 1000):
+        self.classifier = classifier or load_classifier()
+        self.batch_size = batch_size
+        device = next(self.classifier.parameters()).device
+        self.metric = FrechetInceptionDistance(feature=ClassifierFeatures(self.classifier),
+                                               reset_real_features=False).to(device)
+        for batch in reference.split(batch_size):
+            self.metric.update(batch.to(device), real=True)
+
+    def __call__(self, fakes: torch.Tensor) -> float:
+        self.metric.reset()  # forgets the previous fakes, keeps the reference's features
+        device = next(self.classifier.parameters()).device
+        for batch in fakes.split(self.batch_size):
+            self.metric.update(batch.to(device), real=False)
+        return float(self.metric.compute())
 
 
 def evaluated_generator(state: GANState) -> torch.nn.Module:
@@ -38,26 +66,28 @@ class FIDTracker(Callback):
     """Every ``every`` steps: FID of ``n`` samples (fixed noise) against ``reference``; keep the best G.
 
     reference: (N, nc, H, W) uint8 or [-1, 1] real images (training images, see the module
-    docstring). out_dir: where ``best_generator.pt`` and ``fid_history.json`` go (None: keep
+    docstring), or a ``ReferenceFID`` made from them, to share its features between runs. out_dir: where ``best_generator.pt`` and ``fid_history.json`` go (None: keep
     them in memory only, as ``best_state`` and ``history``).
     """
 
     def __init__(self, reference: torch.Tensor, every: int = 1000, n: int = 2000,
                  out_dir: Optional[str | os.PathLike] = None, classifier: Optional[DigitClassifier] = None,
                  seed: int = 0):
-        self.reference, self.every, self.n, self.seed = reference, every, n, seed
+        self.every, self.n, self.seed = every, n, seed
         self.out_dir = None if out_dir is None else Path(out_dir)
-        self.classifier = classifier or load_classifier()
+        self.fid = reference if isinstance(reference, ReferenceFID) else ReferenceFID(reference, classifier)
         self.history: list[dict] = []  # {"step", "fid"} per measurement
         self.best: Optional[dict] = None  # the measurement with the lowest FID
         self.best_state: Optional[dict] = None  # that generator's state_dict (on the CPU)
+        self.seconds = 0.0  # time spent measuring, so a benchmark can tell it from training time
         self._next = every
 
     def measure(self, state: GANState) -> float:
         """FID of the evaluated generator now; records it and keeps the generator if it is the best."""
+        start = time.perf_counter()
         G = evaluated_generator(state)
         fakes = generator_samples(G, self.n, seed=self.seed)  # the same noise every time
-        fid = classifier_fid(self.reference, fakes, self.classifier)
+        fid = self.fid(fakes)
         point = {"step": state.step, "fid": fid}
         self.history.append(point)
         if self.best is None or fid < self.best["fid"]:
@@ -65,6 +95,7 @@ class FIDTracker(Callback):
             self.best_state = {k: v.detach().cpu().clone() for k, v in G.state_dict().items()}
             self._write_best(state)
         self._write_history()
+        self.seconds += time.perf_counter() - start
         return fid
 
     def on_log(self, state: GANState, records: dict[str, list]) -> None:
@@ -77,7 +108,7 @@ class FIDTracker(Callback):
             self.measure(state)
 
     def _write_best(self, state: GANState) -> None:
-        if self.out_dir is None or rank() != 0:
+        if self.out_dir is None or (is_distributed() and torch.distributed.get_rank() != 0):
             return
         atomic_save({"format": GENERATOR_FORMAT, "format_version": GENERATOR_FORMAT_VERSION,
                      "model_config": config_to_dict(state.model_cfg), "dataset": state.train_cfg.dataset,
@@ -87,7 +118,7 @@ class FIDTracker(Callback):
                     self.out_dir / "best_generator.pt")
 
     def _write_history(self) -> None:
-        if self.out_dir is None or rank() != 0:
+        if self.out_dir is None or (is_distributed() and torch.distributed.get_rank() != 0):
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "fid_history.json").write_text(json.dumps({"history": self.history, "best": self.best}))
