@@ -19,7 +19,7 @@ import threading
 import time
 import functools
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -29,7 +29,7 @@ from . import distributed
 from .callbacks import Callback
 from .config import ModelConfig, TrainConfig
 from .data import InMemoryLoader, unscale_images
-from .device import PLAIN, SpeedSettings, make_adam, prepare_model, speed_settings
+from .device import PLAIN, SpeedSettings, backward_and_step, make_adam, make_update, prepare_model, speed_settings
 from .losses import d_loss, g_loss
 from .memory import raise_if_out_of_memory
 from .models import build_models, class_labels
@@ -65,6 +65,9 @@ class GANState:
     interrupted: bool = False  # training ended because of a stop request
     fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
     g_grads_only: bool = True  # g_step computes G's gradients only; False under DDP (distributed.py)
+    # each optimiser's "loss.backward(); opt.step()": with its own loss scaler under fp16 (device.py)
+    d_update: Callable = backward_and_step
+    g_update: Callable = backward_and_step
     tricks: Optional[DTricks] = None  # what D sees and D's loss, when a trick asks (tricks/); None: the plain step
     ema: Optional[EMA] = None  # the moving average of G's weights, when train_cfg.ema_decay > 0
 
@@ -97,11 +100,13 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     tricks = DTricks.from_config(train_cfg, generator=noise_gen)  # None when every trick is off
     ema = EMA(G, train_cfg.ema_decay) if train_cfg.ema_decay > 0 else None
     return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed,
-                    fixed_labels=fixed_labels, tricks=tricks, ema=ema)
+                    fixed_labels=fixed_labels, d_update=make_update(speed, device),
+                    g_update=make_update(speed, device), tricks=tricks, ema=ema)
 
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-           reduction: str = "sum", *, tricks: Optional[DTricks] = None) -> dict:
+           reduction: str = "sum", *, backward_and_step: Callable = backward_and_step,
+           tricks: Optional[DTricks] = None) -> dict:
     """One update of D: push D(real) towards 1 and D(fake) towards 0.
 
     real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient reaches G.
@@ -116,8 +121,7 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
         loss = d_loss(real_logits, fake_logits, reduction)
     else:  # the hinge or smoothed loss, plus R1
         loss = tricks.d_loss(real, real_logits, fake_logits, reduction)
-    loss.backward()
-    opt_d.step()
+    backward_and_step(loss, opt_d)  # loss.backward(); opt_d.step() (scaled under fp16: device.py)
     return {
         "d_loss": loss.detach(),
         "d_real": torch.sigmoid(real_logits.detach()).mean(),
@@ -126,7 +130,8 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss: str = "non-saturating",
-           g_grads_only: bool = True, *, tricks: Optional[DTricks] = None) -> dict:
+           g_grads_only: bool = True, *, backward_and_step: Callable = backward_and_step,
+           tricks: Optional[DTricks] = None) -> dict:
     """One update of G: make D call its images real.
 
     fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
@@ -140,8 +145,7 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, loss:
     # backward(inputs=G's parameters) skips computing those, a third of D's backward pass.
     # (DDP expects a gradient for every weight, so a distributed run passes g_grads_only=False.)
     g_params = [p for group in opt_g.param_groups for p in group["params"]] if g_grads_only else None
-    loss_value.backward(inputs=g_params)
-    opt_g.step()
+    backward_and_step(loss_value, opt_g, inputs=g_params)  # backward(inputs=...), then opt_g.step()
     return {"g_loss": loss_value.detach()}
 
 
@@ -157,11 +161,12 @@ def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tenso
     z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
     if state.tricks is not None:
         state.tricks.step = state.step  # instance noise decays with the step
-    with state.speed.autocast(state.device):  # bf16 on a GPU; nothing on the CPU (device.py)
+    with state.speed.autocast(state.device):  # bf16 or fp16 where the hardware runs it (device.py)
         fake = G(z)
         stats = d_step(D, state.opt_d, state.speed.prepare_batch(real), fake.detach(), cfg.d_loss_reduction,
-                       tricks=state.tricks)
-        stats.update(g_step(D, state.opt_g, fake, cfg.loss, state.g_grads_only, tricks=state.tricks))
+                       backward_and_step=state.d_update, tricks=state.tricks)
+        stats.update(g_step(D, state.opt_g, fake, cfg.loss, state.g_grads_only, backward_and_step=state.g_update,
+                            tricks=state.tricks))
     if state.ema is not None:
         state.ema.update(state.G)
     return stats
