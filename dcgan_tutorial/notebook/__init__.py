@@ -1,7 +1,10 @@
 """notebook: what a learner touches in Jupyter or Colab (needs ipywidgets).
 
     panel.py     ``TrainingPanel``: controls, Train and Stop, live plots, runs compared
-    live.py      ``LivePlots`` (a Callback that redraws widgets), ``ShowsWidget``, Colab's widget manager
+    live.py      ``LivePlots`` (a Callback that redraws widgets), ``ShowsWidget`` (a widget, and its picture
+                 where no kernel runs), Colab's widget manager
+    messages.py  ``WidgetMessages``: widget messages (Stop) handled between steps, on the main thread
+    setup.py     ``start_chapter``: a chapter's first cell (seed, device, recipe, quick mode), stored results
     explorer.py  ``LatentExplorer``: sliders over G's noise, slerp between two seeds
     runs.py      ``RunRecord`` and the figures that compare finished runs
 
@@ -9,5 +12,7 @@ Every run starts through ``run.py``, as on the command line.
 """
 from .explorer import LatentExplorer, orthonormal_directions, slerp
 from .live import LivePlots, ShowsWidget, enable_colab
+from .messages import WidgetMessages
 from .panel import TrainingPanel
 from .runs import RunRecord, plot_comparison, plot_run
+from .setup import Chapter, start_chapter, stored_result

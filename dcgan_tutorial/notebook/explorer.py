@@ -4,7 +4,7 @@
 ``k`` sliders move every vector along ``k`` fixed orthonormal directions of z (random, from
 a seeded generator), and a slider ``t`` interpolates between the noise of two seeds along the
 sphere (slerp). Everything is seeded, so the same seeds and slider positions always give the
-same image. Needs ``ipywidgets`` (8 or later).
+same image. Needs ``ipywidgets`` (7.7 or later).
 """
 from __future__ import annotations
 
@@ -97,6 +97,13 @@ class LatentExplorer(ShowsWidget):
 
     def _text(self) -> str:
         return f"LatentExplorer: nz={self.nz}, {len(self.sliders)} directions"
+
+    def _caption(self) -> str:
+        return f"The latent explorer's grid: {self.caption.value}."
+
+    def picture(self) -> bytes:
+        """The grid the explorer shows now (PNG)."""
+        return bytes(self.image.value)
 
     def latent(self, seed_a: Optional[int] = None, seed_b: Optional[int] = None, t: Optional[float] = None,
                position: Optional[Sequence[float]] = None) -> torch.Tensor:

@@ -1,23 +1,26 @@
 """The training panel: controls around the real ``train_gan``, started through ``run.py``.
 
 ``TrainingPanel`` turns sliders, dropdowns and text boxes into a ``ModelConfig`` and a
-``TrainConfig`` (checked by their own ``validate``), trains in a background thread so the
-notebook stays responsive, and watches the run with ``LivePlots``, an ordinary ``Callback``
-that redraws the curves and the fixed-noise grid. Every finished run is kept as a
-``RunRecord`` (``runs.py``) so two runs can be compared. Needs ``ipywidgets`` (8 or later).
+``TrainConfig`` (checked by their own ``validate``), trains in the foreground on the kernel's
+main thread (so every widget update shows, in Colab too), and watches the run with two
+ordinary ``Callback``s: ``LivePlots`` redraws the curves and the fixed-noise grid, and
+``WidgetMessages`` lets the kernel handle waiting widget messages between steps, so Stop
+works while the run goes on. Every finished run is kept as a ``RunRecord`` (``runs.py``) so
+two runs can be compared. Needs ``ipywidgets`` (7.7 or later).
 
 The latent explorer lives in ``explorer.py``.
 """
 from __future__ import annotations
 
+import contextlib
 import html
-import threading
 import time
 from typing import Optional
 
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
+from tqdm.std import tqdm as tqdm_std
 
 from ..config import DATASETS, LOSSES, ConfigError, ModelConfig, TrainConfig
 from ..data import DatasetError
@@ -25,7 +28,8 @@ from ..device import pick_device
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..run import RunPlan, plan_run, prepare_run
 from ..train import GANState, TrainingDiverged, train_gan
-from .live import LivePlots, ShowsWidget, enable_colab
+from .live import LivePlots, ShowsWidget, enable_colab, stack_pngs
+from .messages import WidgetMessages
 from .runs import RunRecord, figure_png, plot_comparison
 
 
@@ -41,6 +45,17 @@ def _number(field: str, text: str, kind: type = int, optional: bool = False):
     except ValueError:
         what = "a whole number" if kind is int else "a number"
         raise ConfigError(field, text, f"type {what}" + (", or leave it empty for no limit" if optional else ""))
+
+
+@contextlib.contextmanager
+def _no_tqdm_monitor():
+    """tqdm starts a monitor thread with its first bar, even a disabled one: not for the panel's runs."""
+    saved = tqdm_std.monitor_interval
+    tqdm_std.monitor_interval = 0
+    try:
+        yield
+    finally:
+        tqdm_std.monitor_interval = saved
 
 
 def _error_html(headline: str, text: str) -> str:
@@ -65,7 +80,7 @@ class TrainingPanel(ShowsWidget):
         self.log_every, self.sample_every = log_every, sample_every
         self.state: Optional[GANState] = None  # the state of the current or last run
         self.runs: list[RunRecord] = []
-        self._thread: Optional[threading.Thread] = None
+        self._running = False
         self.live = LivePlots(redraw_every)
 
         style, wide = {"description_width": "110px"}, widgets.Layout(width="330px")
@@ -115,6 +130,19 @@ class TrainingPanel(ShowsWidget):
     def _text(self) -> str:
         return f"TrainingPanel: {len(self.runs)} run(s) kept; open in Jupyter or Colab to use it"
 
+    def _caption(self) -> str:
+        if not self.runs:
+            return "The training panel (no run yet)."
+        last = self.runs[-1]
+        compared = " Below: the last comparison of two runs." if self.compare_image.value else ""
+        return (f"The training panel after its last run ({last.label}): its curves and its fixed-noise grid."
+                + compared)
+
+    def picture(self) -> bytes:
+        """What the panel shows: the last run's curves and grid, and the last comparison (PNG, b"" if nothing)."""
+        rows = [[bytes(self.live.curves.value), bytes(self.live.samples.value)], [bytes(self.compare_image.value)]]
+        return stack_pngs([[png for png in row if png] for row in rows])
+
     def load_preset(self, change=None) -> None:
         """Put the chosen preset's model and recipe into the controls."""
         p = PRESETS[self.preset.value]
@@ -151,7 +179,7 @@ class TrainingPanel(ShowsWidget):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._running
 
     def _prepare(self):
         """Check every value, load the data: (state, loader), or None after showing why not."""
@@ -167,39 +195,31 @@ class TrainingPanel(ShowsWidget):
         self.live.start(self.state)
         return self.state, loader
 
-    def train(self) -> Optional[GANState]:
-        """What the Train button does: check, then train in a background thread. Returns the state or None."""
+    def train(self) -> Optional[RunRecord]:
+        """What the Train button does: check, then train here, in the foreground; the new run's record, or None."""
         prepared = self._prepare()
         if prepared is None:
             return None
-        self._thread = threading.Thread(target=self._run, args=prepared, daemon=True, name="dcgan-train")
-        self._thread.start()
-        return self.state
-
-    def run_sync(self) -> Optional[RunRecord]:
-        """Train with the current controls in this thread (waits); returns the new run record or None."""
-        prepared = self._prepare()
-        return None if prepared is None else self._run(*prepared)
+        self._running = True
+        try:
+            return self._run(*prepared)
+        finally:
+            self._running = False
 
     def stop(self) -> None:
         """What the Stop button does: end the run after the current step (``train_gan`` checks the flag)."""
         if self.state is not None:
             self.state.stop_requested = True
 
-    def wait(self, timeout: Optional[float] = None) -> Optional[RunRecord]:
-        """Wait for a run started by ``train()`` to end; returns the last run record (None if none)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.runs[-1] if self.runs else None
-
     def _run(self, state: GANState, loader) -> RunRecord:
         self.train_button.disabled, self.stop_button.disabled = True, False
         started, error = time.perf_counter(), None
         try:
-            train_gan(state, loader, callbacks=[self.live], progress=False)
+            with WidgetMessages() as messages, _no_tqdm_monitor():  # a click on Stop is handled at the next log
+                train_gan(state, loader, callbacks=[self.live, messages], progress=False)
         except TrainingDiverged as err:
             error = str(err)
-        except Exception as err:  # shown in the panel: a thread's traceback would be lost
+        except Exception as err:  # shown in the panel, which a button's traceback would not reach
             error = f"{type(err).__name__}: {err}"
         seconds = time.perf_counter() - started
         name = self.run_name.value.strip() or f"run {len(self.runs) + 1}"
@@ -218,6 +238,7 @@ class TrainingPanel(ShowsWidget):
         self.run_a.options, self.run_b.options = options, options
         self.run_a.value, self.run_b.value = max(0, len(self.runs) - 2), len(self.runs) - 1
         self.train_button.disabled, self.stop_button.disabled = False, True
+        self.refresh()
         return record
 
     def compare(self, a: Optional[int] = None, b: Optional[int] = None) -> bytes:
@@ -229,4 +250,5 @@ class TrainingPanel(ShowsWidget):
         b = self.run_b.value if b is None else b
         figure = plot_comparison(self.runs[a], self.runs[b], fig=Figure(figsize=(15, 7), layout="constrained"))
         self.compare_image.value = figure_png(figure, dpi=60)  # 900 pixels wide, as shown
+        self.refresh()
         return bytes(self.compare_image.value)
