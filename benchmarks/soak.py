@@ -71,7 +71,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}  # one thread: the same sums in every run
     train = [sys.executable, "-m", "dcgan_tutorial", "train", "--device", "cpu", "--limit", str(args.limit),
              "--batch-size", str(args.batch_size), "--ngf", str(args.width), "--ndf", str(args.width),
-             "--steps", str(args.steps), "--seed", "3", "--sample-every", "10",
+             "--steps", str(args.steps), "--seed", "3", "--sample-every", "1000",
              "--checkpoint-every", str(args.checkpoint_every), "--checkpoint-minutes", str(args.checkpoint_minutes),
              "--no-progress"] + (["--data-root", args.data_root] if args.data_root else [])
     started = time.time()
@@ -94,12 +94,12 @@ def main() -> int:
         proc = subprocess.Popen(train + ["--out", str(soak)] + resume, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         phase = None
-        if kills < args.kills:
+        if kills < args.kills and before < args.steps:  # a run killed after its last step just finishes
             if rng.random() < 0.2:  # one kill in five while Python starts, loads the checkpoint and the data
                 phase, delay = "start-up", rng.uniform(0.0, startup_seconds)
             else:  # the others while it trains, saves or writes its outputs
                 proc.stdout.readline()
-                phase, delay = "training", rng.uniform(0.0, train_seconds * (args.steps - before) / args.steps)
+                phase, delay = "training", rng.uniform(0.0, train_seconds * (args.steps - before) / args.steps + 1.0)
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:

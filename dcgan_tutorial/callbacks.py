@@ -25,7 +25,7 @@ class Callback:
         """A new grid of G(fixed_z): uint8 (n_fixed, nc, H, W), already in ``state.samples``."""
 
     def on_checkpoint(self, state: GANState) -> None:
-        """Every ``checkpoint_every`` steps and at the end: a good time to save."""
+        """Every ``checkpoint_every`` steps, every ``checkpoint_minutes`` and at the end: a good time to save."""
 
     def on_train_end(self, state: GANState) -> None:
         """Training stopped normally (limit reached or stop requested)."""

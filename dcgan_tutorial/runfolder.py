@@ -135,6 +135,8 @@ def _holder_alive(holder: dict[str, Any]) -> bool:
     pid = holder.get("pid")
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         return False
+    if os.name == "nt":  # Windows has no signal 0 (os.kill would stop the process): assume it runs
+        return True
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:

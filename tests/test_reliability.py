@@ -237,6 +237,20 @@ def test_run_folder_lock_takeover_of_a_stale_lock_has_one_winner(tmp_path):
         assert not folder.lock_file.exists()
 
 
+def test_run_folder_lock_late_takeover_leaves_a_newer_runs_lock(tmp_path):
+    folder = RunFolder(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    folder.lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    late = folder.lock()
+    seen, holder = late._read()  # a run reads the dead holder's lock and judges it stale ...
+    assert late._stale(holder)
+    with folder.lock():  # ... but another run takes it over first
+        late._take_over(seen)  # the late run's takeover must not remove the newer lock
+        assert json.loads(folder.lock_file.read_text())["pid"] == os.getpid()
+        with pytest.raises(RunFolderBusy):
+            late.__enter__()
+
+
 def test_train_run_holds_the_lock_until_it_ends(data_root, tmp_path):
     from dcgan_tutorial.run import plan_run, train_run
 
