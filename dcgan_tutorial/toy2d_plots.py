@@ -2,7 +2,7 @@
 
 A ``Snapshot`` holds what one frame shows, taken with ``snapshot(gan, z)`` while training;
 ``draw`` puts one on a matplotlib axis and ``animate`` turns lists of them into an animation
-that a static web page can play (``IPython.display.HTML(anim.to_jshtml())``).
+that a static web page can play (``IPython.display.HTML(animation_html(anim))``).
 """
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ def snapshot(gan: ToyGAN, z: torch.Tensor, label: str = "", n: int = 60) -> Snap
                     modes=modes, label=label.format(d_steps=gan.d_steps, g_steps=gan.g_steps, modes=modes))
 
 
-def _arrow_field(fake: np.ndarray, arrows: np.ndarray, length: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
-    """Arrows scaled so the longest in the frame is ``length`` long (only directions and
-    relative sizes are comparable within a frame)."""
+def _arrow_field(arrows: np.ndarray, length: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
+    """Arrows (B, 2) scaled so the longest in the frame is ``length`` long (only directions and
+    relative sizes are comparable within a frame); returns their x and y parts, (B,) each."""
     longest = max(float(np.linalg.norm(arrows, axis=1).max(initial=0.0)), 1e-12)
     scaled = arrows * (length / longest)
     return scaled[:, 0], scaled[:, 1]
@@ -78,7 +78,7 @@ def draw(ax, snap: Snapshot, real: Optional[np.ndarray] = None, layers: Sequence
         artists["fake"] = ax.scatter(snap.fake[:, 0], snap.fake[:, 1], s=8, color=FAKE_COLOUR, edgecolors="white",
                                      linewidths=0.3)
     if "arrows" in layers:
-        u, v = _arrow_field(snap.fake, snap.arrows)
+        u, v = _arrow_field(snap.arrows)
         artists["arrows"] = ax.quiver(snap.fake[::ARROW_EVERY, 0], snap.fake[::ARROW_EVERY, 1], u[::ARROW_EVERY],
                                       v[::ARROW_EVERY],
                                       angles="xy", scale_units="xy", scale=1, width=0.004, color="black", alpha=0.7)
@@ -96,16 +96,16 @@ def update(artists: dict, snap: Snapshot, title: str = "") -> None:
     if "fake" in artists:
         artists["fake"].set_offsets(snap.fake)
     if "arrows" in artists:
-        u, v = _arrow_field(snap.fake, snap.arrows)
+        u, v = _arrow_field(snap.arrows)
         artists["arrows"].set_offsets(snap.fake[::ARROW_EVERY])
         artists["arrows"].set_UVC(u[::ARROW_EVERY], v[::ARROW_EVERY])
 
 
 def animate(panels: dict[str, Sequence[Snapshot]], real: Optional[np.ndarray] = None,
-            layers: Sequence[str] = LAYERS, size: float = 3.2, dpi: int = 80,
+            layers: Sequence[str] = LAYERS, size: float = 3.6, dpi: int = 80,
             interval: int = 200) -> animation.FuncAnimation:
     """An animation with one panel per entry of ``panels`` (title -> frames, all of the same
-    length); show it with ``IPython.display.HTML(anim.to_jshtml())``."""
+    length); show it with ``IPython.display.HTML(animation_html(anim))``."""
     frames = [list(p) for p in panels.values()]
     if not frames or len({len(f) for f in frames}) != 1 or not frames[0]:
         raise ValueError("every panel needs the same, non-zero number of snapshots")
@@ -123,7 +123,7 @@ def animate(panels: dict[str, Sequence[Snapshot]], real: Optional[np.ndarray] = 
     return anim
 
 
-def animation_html(anim: animation.FuncAnimation, quality: int = 65) -> str:
+def animation_html(anim: animation.FuncAnimation, quality: int = 60) -> str:
     """The animation as self-contained HTML (player and frames), for ``IPython.display.HTML``:
     what ``anim.to_jshtml()`` returns, with JPEG frames of the given quality, about a third of the
     size of PNG frames for these smooth heat maps."""

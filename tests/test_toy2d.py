@@ -179,3 +179,41 @@ def test_panel_buttons_step_the_chosen_player():
     assert "g_loss" in panel.status.value and "modes covered" in panel.status.value
     panel.target.value = "moons"  # a new target starts a fresh game
     assert panel.gan.target == "moons" and (panel.gan.d_steps, panel.gan.g_steps) == (0, 0)
+
+
+def test_snapshot_holds_what_a_frame_draws():
+    from dcgan_tutorial.toy2d_plots import snapshot
+
+    gan = _gan()
+    z = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
+    step(gan, "d")
+    snap = snapshot(gan, z, "D {d_steps}, G {g_steps}: {modes} modes", n=9)
+    assert snap.probs.shape == (9, 9) and snap.fake.shape == snap.arrows.shape == (16, 2)
+    assert snap.grid.shape[0] % 2 == 0 and snap.grid.shape[2] == 2
+    assert snap.label == f"D 1, G 0: {snap.modes} modes"
+    assert torch.allclose(torch.from_numpy(snap.fake), gan.G(z).detach())
+
+
+def test_animate_plays_one_frame_per_snapshot_and_refuses_uneven_panels():
+    from dcgan_tutorial.toy2d_plots import animate, animation_html, snapshot
+
+    gan = _gan()
+    z = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
+    frames = []
+    train(gan, 4, every=2, watch=lambda g: frames.append(snapshot(g, z, "step {g_steps}", n=8)))
+    assert len(frames) == 3
+    html = animation_html(animate({"a": frames, "b": frames}, layers=("heat", "fake", "arrows", "grid"),
+                                  size=1.5, dpi=30))
+    assert html.count("data:image/jpeg;base64") == 3
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        animate({"a": frames, "b": frames[:2]})
+
+
+def test_panel_shows_its_picture_where_no_kernel_runs():
+    pytest.importorskip("ipywidgets")
+    from dcgan_tutorial.notebook.toy2d_panel import Toy2DPanel
+
+    panel = Toy2DPanel(n_fakes=64)
+    bundle = panel._repr_mimebundle_()
+    assert "data:image/png;base64" in bundle["text/html"] and "ring" in bundle["text/html"]
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.widget.model_id

@@ -2,7 +2,8 @@
 
 Works with ipywidgets 7 (Colab) and 8: it uses only Button, Dropdown, BoundedIntText, HTML,
 Image and VBox/HBox, and every update runs in the button's callback, on the main thread.
-Show it with ``IPython.display.display(panel.widget)``.
+A cell that ends with the panel shows its widget where a kernel runs and its current picture in
+the book's web page (``ShowsWidget``).
 """
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ import torch
 
 from ..toy2d import TARGETS, ToyGAN, make_toy_gan, sample_target, step
 from ..toy2d_plots import LAYERS, draw, snapshot
+from .live import ShowsWidget, enable_colab
 
 
-class Toy2DPanel:
+class Toy2DPanel(ShowsWidget):
     """Buttons around one ``ToyGAN``: "step D", "step G", "step both x N", "reset" and a
     dropdown for the target (changing it starts a fresh G and D). ``seed`` fixes the
     initial weights, the noise shown (``z``) and the training stream, so a reset replays."""
 
     def __init__(self, target: str = "ring", loss: str = "non-saturating", lr_d: float = 1e-3,
                  lr_g: float = 1e-3, n_fakes: int = 512, n_both: int = 50, seed: int = 0):
+        enable_colab()
         self.loss, self.lr_d, self.lr_g, self.n_fakes, self.seed = loss, lr_d, lr_g, n_fakes, seed
         self.gan: Optional[ToyGAN] = None
         self.target = widgets.Dropdown(options=list(TARGETS), value=target, description="target")
@@ -44,6 +47,14 @@ class Toy2DPanel:
             widgets.HBox([self.step_d_button, self.step_g_button, self.n_steps, self.step_both_button]),
             self.status, self.image])
         self.reset()
+
+    def _caption(self) -> str:
+        return (f"The 2-D GAN panel on the {self.target.value}: step D, step G, or both N times, "
+                f"and watch D's map, the fakes and G's arrows.")
+
+    def picture(self) -> bytes:
+        """What the panel shows now (PNG)."""
+        return bytes(self.image.value)
 
     def reset(self) -> None:
         """A fresh G and D for the chosen target, with the panel's seed."""
