@@ -30,7 +30,7 @@ def session(data_root, tmp_path_factory):
     book_runs = _book_runs()
     env = {**os.environ, "DCGAN_TUTORIAL_DATA": str(data_root), "PYTHONPATH": str(REPO)}
     result = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_session.sh"), "--dry-run", "--out", str(out)],
-                            capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
     log = (out / "log.txt").read_text() if (out / "log.txt").is_file() else ""
     assert result.returncode == 0, result.stderr[-3000:] + log[-5000:]
     return out, json.loads((out / "summary.json").read_text()), book_runs
