@@ -176,6 +176,19 @@ def test_images_without_a_caption_fail(body):
     assert uncaptioned_images(_page(body)) == ["a.png"]
 
 
+def test_intro_picture_is_the_shipped_generator():
+    """book/images/intro_digits.png is what scripts/intro_grid.py draws today (re-run it when the generator changes)."""
+    import numpy as np
+    import runpy
+    from PIL import Image
+
+    intro_grid = runpy.run_path(str(REPO / "scripts" / "intro_grid.py"))["intro_grid"]
+    stored = np.asarray(Image.open(REPO / "book" / "images" / "intro_digits.png").convert("L"), dtype=np.int16)
+    drawn = intro_grid(n=64, seed=0, scale=3)[0].numpy().astype(np.int16)  # the script's defaults
+    assert stored.shape == drawn.shape
+    assert np.abs(stored - drawn).max() <= 1, "the intro's picture is not today's shipped generator: run scripts/intro_grid.py"
+
+
 # --- the built book ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
