@@ -94,7 +94,10 @@ class WidgetMessages(Callback):
                 result = k.execute_request(stream, ident, parent)
                 if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                     await result
-                k._publish_status("idle")
+                try:
+                    k._publish_status("idle", "shell")  # ipykernel 6
+                except TypeError:
+                    k._publish_status("idle")  # ipykernel 5
 
     # -- the callback ------------------------------------------------------------------------
 
