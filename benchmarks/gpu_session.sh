@@ -396,15 +396,23 @@ import datetime, json, sys
 from pathlib import Path
 path, throughput, wall = sys.argv[1:4]
 summary = json.loads(Path(path).read_text())
-parts = {}
-if Path(throughput).is_file():  # what the throughput step could not run here
-    for preset, entry in json.loads(Path(throughput).read_text()).get("presets", {}).items():
+skipped, failed = {}, {}
+if Path(throughput).is_file():  # what the throughput step could not run here, or ran into an error
+    record = json.loads(Path(throughput).read_text())
+    for preset, entry in record.get("presets", {}).items():
         for variant, result in entry["variants"].items():
             if "skipped" in result:
-                parts[f"throughput {preset} {variant}"] = "skipped: " + result["skipped"]
-summary.update(skipped_parts=parts, wall_s=int(wall),
+                skipped[f"throughput {preset} {variant}"] = "skipped: " + result["skipped"]
+            if "failed" in result:
+                failed[f"throughput {preset} {variant}"] = "failed: " + result["failed"]
+    for row in record.get("grid", []):
+        if "failed" in row:
+            failed[f"throughput grid {row['image_size']}x{row['image_size']} batch {row['batch_size']}"] = \
+                "failed: " + row["failed"]
+summary.update(skipped_parts=skipped, failed_parts=failed, wall_s=int(wall),
                finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               failed=[name for name, step in summary["steps"].items() if step["status"].startswith("failed")])
+               failed=[name for name, step in summary["steps"].items() if step["status"].startswith("failed")]
+               + list(failed))
 Path(path).write_text(json.dumps(summary, indent=1))
 print(json.dumps({k: v["status"] for k, v in summary["steps"].items()}, indent=1))
 sys.exit(1 if summary["failed"] else 0)

@@ -23,6 +23,7 @@ import shlex
 import statistics
 import sys
 import time
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -294,6 +295,15 @@ class GraphedLoop(_Batches):
         self.graph.replay()
 
 
+def _failure(err: Exception) -> str:
+    """One line for the JSON (the traceback goes to stderr, the session's log)."""
+    traceback.print_exc()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:300]
+
+
 def make_variant(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device, loader):
     """The loop of variant ``name`` (a key of VARIANTS)."""
     fields, how, _ = VARIANTS[name]
@@ -386,13 +396,22 @@ def measure_preset(preset_name: str, variants: list[str], args, device: torch.de
         except VariantUnavailable as err:
             entry["variants"][name] = {"description": VARIANTS[name][2], "skipped": str(err)}
             print(f"{preset_name} {name}: skipped ({err})", flush=True)
+        except Exception as err:  # noqa: BLE001 - one broken variant must not cost the others their figures
+            entry["variants"][name] = {"description": VARIANTS[name][2], "failed": _failure(err)}
     write()
     chunk = max(1, args.steps // 4)
     for repeat in range(args.repeats):
-        for name, loop in loops.items():
+        for name, loop in list(loops.items()):
             started = time.perf_counter()
-            ips, steps = timed_images_per_second(loop, batch, device, args.warmup if repeat == 0 else 2, chunk,
-                                                 args.min_seconds)
+            try:
+                ips, steps = timed_images_per_second(loop, batch, device, args.warmup if repeat == 0 else 2,
+                                                     chunk, args.min_seconds)
+            except Exception as err:  # noqa: BLE001 - e.g. torch.compile failing at its first call
+                if name == "reference":
+                    raise
+                entry["variants"][name] = {"description": VARIANTS[name][2], "failed": _failure(err)}
+                del loops[name]
+                continue
             runs = entry["variants"][name]["runs"]
             runs.append(ips)
             if repeat == 0:  # the first run's warm-up holds torch.compile's compile time
@@ -424,7 +443,7 @@ def measure_preset(preset_name: str, variants: list[str], args, device: torch.de
               f"{seconds:.2f} s; the reference would take {entry['epoch']['reference_s_estimated']:.1f} s",
               flush=True)
     if args.flops:
-        flops = step_flops(model_cfg, train_cfg, device)
+        flops = step_flops(model_cfg, train_cfg, device)  # the plain fp32 step: the same work in any variant
         peak, source = bf16_peak_tflops(device, args.peak_tflops)
         entry["flops_per_step"], entry["bf16_peak_tflops"], entry["peak_source"] = flops, peak, source
         for result in entry["variants"].values():
@@ -445,9 +464,13 @@ def measure_grid(args, device: torch.device, record: dict, write) -> None:
             train_cfg = replace(preset.train, batch_size=batch)
             loader = make_loader(train_cfg.dataset, size, batch, args.data_root, seed=0, device=device,
                                  limit=max(args.grid_limit, 2 * batch))  # throughput needs no full epoch
-            loop = VariantLoop(model_cfg, train_cfg, device, speed_settings(device), loader)  # the package's default
-            ips, steps = timed_images_per_second(loop, batch, device, args.warmup, max(1, args.steps // 4),
-                                                 args.min_seconds)
+            try:
+                loop = VariantLoop(model_cfg, train_cfg, device, speed_settings(device), loader)  # the default
+                ips, steps = timed_images_per_second(loop, batch, device, args.warmup, max(1, args.steps // 4),
+                                                     args.min_seconds)
+            except Exception as err:  # noqa: BLE001 - e.g. out of memory at the largest cell
+                table.append({"image_size": size, "batch_size": batch, "failed": _failure(err)})
+                continue
             table.append({"image_size": size, "batch_size": batch, "package_images_per_s": ips, "steps": steps})
             print(f"  image {size:3d}  batch {batch:4d}: {ips:10.0f} images/s", flush=True)
             write()

@@ -3,6 +3,8 @@
 One session (about 2 minutes on 2 idle cores) feeds every test of this file. In a dry run the
 session executes chapter 6 only, in quick mode; chapter 7 is recorded as skipped.
 """
+import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -100,3 +102,33 @@ def test_chapter_6_is_executed_beside_the_book_not_in_it(session):
     assert (out / "notebooks" / "runs" / "chapter06" / "training.gif").stat().st_size > 0
     assert (out / "notebooks" / "runs" / "chapter06" / "checkpoint.pt").is_file()
     assert _book_runs() == book_runs  # the chapter's run went to the session's folder, not book/runs/
+
+
+def _throughput_module():
+    spec = importlib.util.spec_from_file_location("throughput", REPO / "benchmarks" / "throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_failing_variant_is_recorded_and_the_others_still_measured(data_root, tmp_path):
+    throughput = _throughput_module()
+    make_variant = throughput.make_variant
+
+    def make_broken_channels_last(name, *args):
+        loop = make_variant(name, *args)
+        if name == "channels_last":  # as torch.compile failing at its first call would
+            def step():
+                raise RuntimeError("no kernel for this GPU\nmore detail")
+            loop.step = step
+        return loop
+
+    throughput.make_variant = make_broken_channels_last
+    args = argparse.Namespace(device="cpu", data_root=str(data_root), batch_size=None, epoch=False, flops=False,
+                              measure=["mnist28:fp32,channels_last"], peak_tflops=None, limit=None,
+                              epoch_images=60_000, grid_sizes=[], grid_batches=[], grid_limit=64, dry_run=True,
+                              out=str(tmp_path / "t.json"))
+    throughput.measure_variants(args)
+    variants = json.loads((tmp_path / "t.json").read_text())["presets"]["mnist28"]["variants"]
+    assert variants["channels_last"]["failed"] == "RuntimeError: no kernel for this GPU"
+    assert variants["fp32"]["images_per_s"] > 0 and variants["reference"]["images_per_s"] > 0
