@@ -5,9 +5,10 @@
 #     bash benchmarks/gpu_session.sh --dry-run --out /tmp/session    # the same steps on a CPU, tiny sizes
 #
 # Run it from anywhere in a copy of the repository. MNIST comes from $DCGAN_TUTORIAL_DATA, else
-# ../shared/data beside the repository; it is copied into a scratch folder (torchvision writes
-# next to the files it reads). Each step below is time-boxed with `timeout`; a step that fails
-# or runs out of time is recorded and the next one runs. Everything goes into OUT:
+# ../shared/data beside the repository (else shared/data or data inside it); it is copied into a
+# scratch folder (torchvision writes next to the files it reads). Each step below is time-boxed
+# with `timeout`; a step that fails or runs out of time is recorded and the next one runs.
+# Everything goes into OUT:
 #
 #   log.txt                          every step's output
 #   summary.json                     each step: ok, "failed: ...", or "skipped: <why>"; its seconds and command
@@ -26,7 +27,7 @@
 #   notebooks/                       chapters 6 and 7 executed (on a GPU they train paper64 for 5 epochs) and
 #                                    the run folders they wrote (runs/chapter06: checkpoint, training.gif)
 #
-# --dry-run runs every step on the CPU at tiny sizes in about 3 minutes on 2 cores (tests/test_gpu_session.py):
+# --dry-run runs every step on the CPU at tiny sizes in about 2 minutes on 2 idle cores (tests/test_gpu_session.py):
 # the CUDA tests skip themselves, the CUDA graph is recorded as "skipped: no CUDA", and only chapter 6 is
 # executed (quick mode; --notebooks "06 07" adds chapter 7, 80 s more on 2 cores).
 # Exit status: 0 when every step is ok or skipped, 1 when one failed, 2 for a bad argument or missing data.
@@ -325,7 +326,7 @@ export GPU_SESSION_COMMAND
 if ((DRY_RUN)); then
     # generous: about 2 minutes in all on 2 idle cores, but a busy machine can be several times slower
     CAP=(install 120 environment 120 cuda_tests 180 throughput 360 train 240 fid 240 notebook 480)
-else  # 470 s in all on an H100/H200; the chapters share what is left (at least 95 s)
+else  # 470 s in all on an H100/H200; the chapters share what is left (at least about 90 s)
     CAP=(install 35 environment 15 cuda_tests 60 throughput 170 train 60 fid 35 notebook 0)
 fi
 declare -A LIMIT
