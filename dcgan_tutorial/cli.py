@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-g", type=_positive(float), help="G's learning rate (overrides --lr)")
     t.add_argument("--lr-d", type=_positive(float), help="D's learning rate (overrides --lr)")
     t.add_argument("--beta1", type=_unit_interval, help="Adam beta1 (paper: 0.5)")
-    t.add_argument("--loss", choices=LOSSES, help="G's loss (default non-saturating)")
+    t.add_argument("--loss", choices=LOSSES, help="G's loss (default non-saturating); hinge: D's loss too")
     t.add_argument("--nz", type=_positive(int), help="length of the noise vector z")
     t.add_argument("--ngf", type=_positive(int), help="G width")
     t.add_argument("--ndf", type=_positive(int), help="D width")
@@ -103,6 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
                    help="--no-batchnorm drops every batchnorm layer (arch dcgan presets only): to see what "
                         "batchnorm does")
+    tricks = t.add_argument_group("training tricks (all off by default; dcgan_tutorial/tricks/, measured by "
+                                  "benchmarks/tricks.py)")
+    tricks.add_argument("--ema-decay", type=float, metavar="D", help="sample from an average of G's weights "
+                        "with this decay, e.g. 0.999 (0: off)")
+    tricks.add_argument("--label-smoothing", type=float, metavar="S", help="D's target for real images is 1 - S, "
+                        "e.g. 0.1 (0: off)")
+    tricks.add_argument("--instance-noise", type=float, metavar="SIGMA", help="add noise of std SIGMA to every "
+                        "image D sees, falling to 0 over --instance-noise-steps (0: off)")
+    tricks.add_argument("--instance-noise-steps", type=_positive(int), metavar="N",
+                        help="steps over which instance noise falls to 0 (default 2000)")
+    tricks.add_argument("--diffaugment", action=argparse.BooleanOptionalAction, default=None,
+                        help="translate and cut out every image D sees, real and fake (DiffAugment)")
+    tricks.add_argument("--r1-gamma", type=float, metavar="G", help="weight of the R1 gradient penalty on real "
+                        "images, e.g. 1 (0: off)")
+    tricks.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None,
+                        help="spectral normalisation of D's layers")
+    tricks.add_argument("--fid-every", type=_non_negative_int, metavar="N", help="measure FID every N steps and "
+                        "keep the best generator as RUN_DIR/best_generator.pt (MNIST, Fashion-MNIST; 0: off)")
     t.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
     t.add_argument("--sample-every", type=_positive(int), help="keep a fixed-noise grid every N steps")
     t.add_argument("--checkpoint-every", type=_positive(int), help="write the checkpoint every N steps")
@@ -192,11 +210,15 @@ def _plan(args):
     stop = {"steps": args.steps, "epochs": args.epochs, "time_budget": args.time_budget}
     return plan_run(
         args.preset, args.resume,
-        model=dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size, batchnorm=args.batchnorm),
+        model=dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size, batchnorm=args.batchnorm,
+                   spectral_norm=args.spectral_norm),
         train=dict(dataset=args.dataset, batch_size=args.batch_size, lr_g=args.lr_g or args.lr,
                    lr_d=args.lr_d or args.lr, beta1=args.beta1, loss=args.loss, seed=args.seed,
                    sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                   checkpoint_minutes=args.checkpoint_minutes),
+                   checkpoint_minutes=args.checkpoint_minutes, ema_decay=args.ema_decay,
+                   label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
+                   instance_noise_steps=args.instance_noise_steps, diffaugment=args.diffaugment,
+                   r1_gamma=args.r1_gamma, fid_every=args.fid_every),
         limits=stop if any(v is not None for v in stop.values()) else None,  # given limits replace the preset's
     )
 

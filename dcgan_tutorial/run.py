@@ -106,6 +106,16 @@ class SaveProgressImages(Callback):
         viz.save_figure(fig, self.folder.progress_image(state.step))
 
 
+def fid_tracker(plan: RunPlan, loader: InMemoryLoader, out: str | os.PathLike) -> Callback:
+    """FID every ``fid_every`` steps against 10,000 training images (the first of a fixed shuffle)."""
+    from .classifier import load_classifier
+    from .tricks.fid_tracker import FIDTracker
+
+    classifier = load_classifier(plan.train_cfg.dataset)  # a clear error for data without a shipped classifier
+    pick = torch.randperm(len(loader.images), generator=torch.Generator().manual_seed(0))[:10_000]
+    return FIDTracker(loader.images[pick].cpu(), every=plan.train_cfg.fid_every, out_dir=out, classifier=classifier)
+
+
 def check_run_folder(folder: RunFolder, resuming: bool, overwrite: bool) -> None:
     """Refuse a folder that holds another run (unless ``overwrite``) or that cannot be written."""
     if folder.checkpoint.exists() and not overwrite and not resuming:
@@ -157,6 +167,8 @@ def train_run(plan: RunPlan, out: str | os.PathLike, *, device: torch.device | s
         watchers = [CollapseWarning(), *callbacks]
         if rank == 0:  # one process writes
             watchers += [SaveProgressImages(folder), CheckpointWriter(folder.checkpoint, keep, folder.kept_checkpoints)]
+            if plan.train_cfg.fid_every:  # FID during training; the best G goes to RUN_DIR/best_generator.pt
+                watchers.append(fid_tracker(plan, loader, folder.root))
             log(f"training {plan.model_cfg} on {plan.train_cfg.dataset} ({len(loader.images)} images, "
                 f"{len(loader)} steps per epoch, {world} process(es)) on {device}")
         started = time.perf_counter()

@@ -379,3 +379,51 @@ def test_fid_tracker_keeps_the_best_generator_in_the_run_folder(tmp_path):
     assert meta["step"] == tracker.best["step"]
     assert all(torch.equal(v, tracker.best_state[k]) for k, v in G.state_dict().items())
     assert (tmp_path / "fid_history.json").is_file()
+
+
+# --- the command line -------------------------------------------------------------------------------------
+
+def test_cli_trick_flags_set_the_config_fields():
+    from dcgan_tutorial.cli import _plan, build_parser
+
+    args = build_parser().parse_args(["train", "--out", "runs/x", "--ema-decay", "0.999", "--label-smoothing", "0.1",
+                                      "--instance-noise", "0.2", "--instance-noise-steps", "500", "--diffaugment",
+                                      "--r1-gamma", "1", "--spectral-norm", "--fid-every", "250", "--loss", "hinge"])
+    plan = _plan(args)
+    train = plan.train_cfg
+    assert (train.ema_decay, train.label_smoothing, train.instance_noise, train.instance_noise_steps,
+            train.diffaugment, train.r1_gamma, train.fid_every, train.loss) == (
+        0.999, 0.1, 0.2, 500, True, 1.0, 250, "hinge")
+    assert plan.model_cfg.spectral_norm
+
+
+def test_cli_without_trick_flags_keeps_every_trick_off():
+    from dcgan_tutorial.cli import _plan, build_parser
+
+    plan = _plan(build_parser().parse_args(["train", "--out", "runs/x"]))
+    assert DTricks.from_config(plan.train_cfg) is None and plan.train_cfg.ema_decay == 0
+    assert not plan.model_cfg.spectral_norm and plan.train_cfg.fid_every == 0
+
+
+def test_cli_bad_trick_value_is_one_line_naming_the_flag(tmp_path, capsys):
+    from dcgan_tutorial.cli import main
+
+    assert main(["train", "--out", str(tmp_path / "run"), "--ema-decay", "1.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--ema-decay" in err
+
+
+def test_train_run_with_fid_every_keeps_the_best_generator(tmp_path, data_root):
+    import json
+
+    from dcgan_tutorial.run import plan_run, train_run
+
+    plan = plan_run("mnist28", model={"ngf": 4, "ndf": 4, "nz": 8},
+                    train={"batch_size": 8, "fid_every": 2, "log_every": 1, "sample_every": 2,
+                           "checkpoint_minutes": None}, limits={"steps": 4})
+    train_run(plan, tmp_path / "run", device="cpu", data_root=data_root, limit=256, progress=False,
+              log=lambda line: None)
+    record = json.loads((tmp_path / "run" / "fid_history.json").read_text())
+    assert [p["step"] for p in record["history"]] == [2, 4]
+    _, _, meta = load_generator_file(tmp_path / "run" / "best_generator.pt")
+    assert meta["step"] == record["best"]["step"]
