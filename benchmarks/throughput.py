@@ -12,6 +12,7 @@ two paths alternating; the median images/s of each and their ratio are printed.
 
     python benchmarks/throughput.py --device cpu --data-root DIR
     python benchmarks/throughput.py --device cpu --scaling      # images/s against batch and image size
+    python benchmarks/throughput.py --device cpu --end-to-end --data-root DIR  # whole loops (cpu_end_to_end.py)
     python benchmarks/throughput.py --device cuda --measure mnist28:bf16,cuda_graph --epoch  # speed variants
 """
 from __future__ import annotations
@@ -138,8 +139,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scaling", action="store_true", help="also time batch sizes 32-256 and sizes 28/64/128")
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    from cpu_end_to_end import add_end_to_end_arguments, end_to_end  # beside this file; only as a script
+
     add_measure_arguments(parser)
+    add_end_to_end_arguments(parser)
     args = parser.parse_args()
+    if args.end_to_end:  # whole loops on the CPU against the tutorial-style loop and pytorch/examples
+        end_to_end(args, ReferenceLoop)
+        return
     if args.measure:  # the speed variants on a GPU (section below)
         measure_variants(args)
         return
