@@ -98,7 +98,7 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
 def describe(model_cfg: ModelConfig, onnx_name: str, n_directions: int = 4, direction_seed: int = 0,
              seeds: Sequence[int] = (0, 1), source: str = "") -> dict[str, Any]:
     """The sidecar of an exported generator: shapes, classes, explorer directions, start noise."""
-    from .notebook.explorer import orthonormal_directions  # the latent explorer's own directions
+    from .latent import orthonormal_directions  # the latent explorer's own directions (no ipywidgets needed)
 
     nz, conditional = model_cfg.nz, model_cfg.arch == "cond"
     k = min(n_directions, nz)

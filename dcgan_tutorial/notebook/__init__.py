@@ -5,12 +5,13 @@
                  where no kernel runs), Colab's widget manager
     messages.py  ``WidgetMessages``: widget messages (Stop) handled between steps, on the main thread
     setup.py     ``start_chapter``: a chapter's first cell (seed, device, recipe, quick mode), stored results
-    explorer.py  ``LatentExplorer``: sliders over G's noise, slerp between two seeds
+    explorer.py  ``LatentExplorer``: sliders over G's noise (directions and slerp from ``latent.py``)
     runs.py      ``RunRecord`` and the figures that compare finished runs
 
 Every run starts through ``run.py``, as on the command line.
 """
-from .explorer import LatentExplorer, orthonormal_directions, slerp
+from ..latent import orthonormal_directions, slerp
+from .explorer import LatentExplorer
 from .live import LivePlots, ShowsWidget, enable_colab
 from .messages import WidgetMessages
 from .panel import TrainingPanel
