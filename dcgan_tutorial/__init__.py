@@ -11,7 +11,11 @@ Imports run one way, from the bottom up:
     classifier   the shipped digit classifiers                metrics      FID, class coverage
     pretrained   the shipped generators                       distributed  DDP with torchrun
     viz          grids, curves, GIFs, show_code               cli          python -m dcgan_tutorial ...
-    notebook/    the training panel and the latent explorer (they need ipywidgets)
+    latent       directions and slerp in G's noise space      evaluate     what 'evaluate' prints
+    memory       out-of-memory as one clear error             export       G as ONNX, for the browser
+    tricks/      EMA, DiffAugment, R1, spectral norm, ...     toy2d        a GAN on 2-D points (chapter 0)
+    toy2d_plots  its heat maps, arrows and animations
+    notebook/    the training panel, the latent explorer, chapter setup (they need ipywidgets)
 """
 from .config import ConfigError, ModelConfig, TrainConfig
 from .presets import PRESETS, Preset, get_preset

@@ -7,6 +7,7 @@
     setup.py     ``start_chapter``: a chapter's first cell (seed, device, recipe, quick mode), stored results
     explorer.py  ``LatentExplorer``: sliders over G's noise (directions and slerp from ``latent.py``)
     runs.py      ``RunRecord`` and the figures that compare finished runs
+    toy2d_panel.py  ``Toy2DPanel``: step the 2-D GAN of chapter 0 by hand
 
 Every run starts through ``run.py``, as on the command line.
 """
@@ -17,3 +18,4 @@ from .messages import WidgetMessages
 from .panel import TrainingPanel
 from .runs import RunRecord, plot_comparison, plot_run
 from .setup import Chapter, start_chapter, stored_result
+from .toy2d_panel import Toy2DPanel
