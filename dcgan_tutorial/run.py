@@ -169,6 +169,9 @@ def train_run(plan: RunPlan, out: str | os.PathLike, *, device: torch.device | s
             watchers += [SaveProgressImages(folder), CheckpointWriter(folder.checkpoint, keep, folder.kept_checkpoints)]
             if plan.train_cfg.fid_every:  # FID during training; the best G goes to RUN_DIR/best_generator.pt
                 watchers.append(fid_tracker(plan, loader, folder.root))
+            if state.ema is not None:  # the averaged G, at every checkpoint: RUN_DIR/ema_generator.pt
+                from .tricks.files import EMAWriter
+                watchers.append(EMAWriter(folder.root))
             log(f"training {plan.model_cfg} on {plan.train_cfg.dataset} ({len(loader.images)} images, "
                 f"{len(loader)} steps per epoch, {world} process(es)) on {device}")
         started = time.perf_counter()

@@ -427,3 +427,15 @@ def test_train_run_with_fid_every_keeps_the_best_generator(tmp_path, data_root):
     assert [p["step"] for p in record["history"]] == [2, 4]
     _, _, meta = load_generator_file(tmp_path / "run" / "best_generator.pt")
     assert meta["step"] == record["best"]["step"]
+
+
+def test_ema_writer_writes_the_averaged_generator(tmp_path):
+    from dcgan_tutorial.tricks.files import EMAWriter
+
+    state = make_state(TINY, _train_cfg(ema_decay=0.9))
+    loader = InMemoryLoader(random_images(64, seed=0), torch.zeros(64, dtype=torch.long), 8, seed=0)
+    train_gan(state, loader, callbacks=[EMAWriter(tmp_path)], progress=False)
+    G, _, meta = load_generator_file(tmp_path / "ema_generator.pt")
+    assert meta["step"] == 4
+    assert all(torch.equal(v, state.ema.G.state_dict()[k]) for k, v in G.state_dict().items())
+    assert not all(torch.equal(v, state.G.state_dict()[k]) for k, v in G.state_dict().items())

@@ -14,7 +14,8 @@ activations, so G's own running statistics do not fit them. ``update`` copies G'
 re-estimates them for the averaged weights by running the EMA generator in training mode on
 fresh noise (``momentum=None``: an exact average over those batches), as BigGAN's "standing
 statistics" do. Call it before the EMA generator is evaluated or saved; ``ema_generator``
-does both.
+does both. A training run writes it as ``RUN_DIR/ema_generator.pt`` at every checkpoint
+(``files.EMAWriter``); it is not in the checkpoint, so a resumed run starts a new average.
 """
 from __future__ import annotations
 

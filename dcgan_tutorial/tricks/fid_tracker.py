@@ -10,7 +10,6 @@ choice and can still report the FID of the chosen generator honestly.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
@@ -20,14 +19,12 @@ from typing import Optional
 import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from ..checkpoint import atomic_save
 from ..classifier import ClassifierFeatures, DigitClassifier, load_classifier
-from ..config import config_to_dict
-from ..distributed import is_distributed, unwrap
+from ..distributed import unwrap
 from ..metrics import generator_samples
-from ..pretrained import FORMAT as GENERATOR_FORMAT, FORMAT_VERSION as GENERATOR_FORMAT_VERSION
 from ..train import Callback, GANState
 from .ema import ema_generator
+from .files import is_writer, save_generator_file
 
 
 class ReferenceFID:
@@ -108,17 +105,14 @@ class FIDTracker(Callback):
             self.measure(state)
 
     def _write_best(self, state: GANState) -> None:
-        if self.out_dir is None or (is_distributed() and torch.distributed.get_rank() != 0):
+        if self.out_dir is None or not is_writer():
             return
-        atomic_save({"format": GENERATOR_FORMAT, "format_version": GENERATOR_FORMAT_VERSION,
-                     "model_config": config_to_dict(state.model_cfg), "dataset": state.train_cfg.dataset,
-                     "step": state.step, "G": copy.copy(self.best_state),
-                     "provenance": {"selected": f"the lowest classifier FID ({self.best['fid']:.2f}, {self.n} "
-                                                f"samples) of {len(self.history)} measured during training"}},
-                    self.out_dir / "best_generator.pt")
+        save_generator_file(dict(self.best_state), state, self.out_dir / "best_generator.pt",
+                            f"the lowest classifier FID ({self.best['fid']:.2f}, {self.n} samples) of "
+                            f"{len(self.history)} measured during training")
 
     def _write_history(self) -> None:
-        if self.out_dir is None or (is_distributed() and torch.distributed.get_rank() != 0):
+        if self.out_dir is None or not is_writer():
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "fid_history.json").write_text(json.dumps({"history": self.history, "best": self.best}))
