@@ -220,6 +220,15 @@ def main() -> None:
             SHIPPED.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(out, SHIPPED)
 
+    def time_singles(names: list[str]) -> None:
+        """Every single variant's steps/s, timed together (last: the quality runs come first)."""
+        speed = steps_per_second({n: VARIANTS[n][:2] for n in names}, args.data_root)
+        print("steps/s:", json.dumps(speed), flush=True)
+        for name in names:
+            results[name]["steps_per_s"] = speed[name]
+        record["single_speed_note"] = "steps/s of the single variants, timed together after their runs"
+        save()
+
     def run_variants(variants: dict[str, tuple[dict, dict, int]]) -> None:
         """Every seed of every variant not already in the results, ``--jobs`` runs at a time."""
         jobs = []
@@ -246,18 +255,15 @@ def main() -> None:
                 save()
 
     singles = args.only or list(VARIANTS)
-    speed = steps_per_second({n: VARIANTS[n][:2] for n in singles}, args.data_root)
-    print("steps/s:", json.dumps(speed), flush=True)
-    for name in singles:
-        results.setdefault(name, {"runs": []})["steps_per_s"] = speed[name]
     run_variants({name: (*VARIANTS[name][:2], args.steps) for name in singles})
     if args.only:
+        time_singles(singles)
         save()
         return
 
     record["combination"] = choose_combination(results)
     model_over, train_over = merged(record["combination"])
-    speed.update(steps_per_second({BASELINE: ({}, {}), COMBINATION: (model_over, train_over)}, args.data_root))
+    speed = steps_per_second({BASELINE: ({}, {}), COMBINATION: (model_over, train_over)}, args.data_root)
     results.setdefault(COMBINATION, {"runs": []})["steps_per_s"] = speed[COMBINATION]
     record["speed_ratio_note"] = "baseline and combination re-timed together: " + json.dumps(
         {BASELINE: speed[BASELINE], COMBINATION: speed[COMBINATION]})
@@ -269,6 +275,7 @@ def main() -> None:
         results.setdefault(EQUAL_TIME, {"runs": []})["steps_per_s"] = speed[BASELINE]
         last[EQUAL_TIME] = ({}, {}, equal_steps)
     run_variants(last)
+    time_singles(singles)
     save()
     print(table(record))
 
