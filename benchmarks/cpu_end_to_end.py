@@ -249,7 +249,8 @@ def end_to_end(args, reference_loop_class) -> dict:
               "torch": torch.__version__, "machine": hardware_name("cpu"), "threads": torch.get_num_threads(),
               "cpu_has_native_bf16": cpu_has_native_bf16(), "command": "python " + " ".join(
                   shlex.quote(a) for a in sys.argv if a != args.data_root),
-              "steps_per_run": args.steps, "repeats": args.repeats, "comparisons": {}}
+              "steps_per_run": args.steps, "repeats": args.repeats, "load_average_at_start": os.getloadavg(),
+              "comparisons": {}}
     rates = {"fp32": [], "bf16": []}
     for _ in range(3):
         for p, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
@@ -282,6 +283,7 @@ def end_to_end(args, reference_loop_class) -> dict:
             record["comparisons"][preset] = {"batch_size": batch, "peer": peer, "flops_per_step": flops,
                                              "loops": result}
             if args.out:
+                record["load_average_at_end"] = os.getloadavg()
                 Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                 Path(args.out).write_text(json.dumps(record, indent=1))
     for preset, comparison in record["comparisons"].items():

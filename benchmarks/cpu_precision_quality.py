@@ -41,8 +41,8 @@ from dcgan_tutorial.train import train_gan
 
 
 def train_and_evaluate(preset: str, seed: int, precision: str, eval_at: list[int], data_root, real_test,
-                       classifier) -> list[dict]:
-    """One run of ``preset`` in ``precision``: FID and coverage at each step of ``eval_at``."""
+                       classifier, save=lambda points: None) -> list[dict]:
+    """One run of ``preset`` in ``precision``: FID and coverage at each step of ``eval_at`` (``save``d as they come)."""
     plan = plan_run(preset, train={"seed": seed}, limits={"steps": max(eval_at)})
     state, loader = prepare_run(plan, "cpu", data_root)
     state.speed = replace(state.speed, precision=precision)
@@ -58,6 +58,7 @@ def train_and_evaluate(preset: str, seed: int, precision: str, eval_at: list[int
                  "classes_present": coverage.classes_present, "kl_from_uniform": coverage.kl_from_uniform,
                  "train_seconds": seconds}
         points.append(point)
+        save(points)
         print(f"seed {seed} {precision}: {point}", flush=True)
     return points
 
@@ -66,9 +67,10 @@ def summarise(runs: dict, eval_at: list[int]) -> dict:
     """Per step: each precision's FIDs, mean, and whether bf16's mean is inside fp32's min..max."""
     summary = {}
     for step in eval_at:
-        fids = {p: [next(pt["fid"] for pt in curve if pt["step"] == step) for curve in per_seed.values()]
-                for p, per_seed in runs.items()}
-        entry = {p: {"fids": v, "mean": statistics.fmean(v), "min": min(v), "max": max(v)} for p, v in fids.items()}
+        fids = {p: [pt["fid"] for curve in per_seed.values() for pt in curve if pt["step"] == step]
+                for p, per_seed in runs.items()}  # runs that reached ``step``
+        entry = {p: {"fids": v, "seeds": len(v), "mean": statistics.fmean(v), "min": min(v), "max": max(v)}
+                 for p, v in fids.items() if v}
         if "fp32" in entry and "bf16" in entry:
             entry["bf16_mean_within_fp32_spread"] = entry["fp32"]["min"] <= entry["bf16"]["mean"] <= entry["fp32"]["max"]
             entry["bf16_minus_fp32_mean"] = entry["bf16"]["mean"] - entry["fp32"]["mean"]
@@ -120,10 +122,11 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for precision in args.precisions:  # alternating: both see the same machine load
-            record["runs"][precision][str(seed)] = train_and_evaluate(
-                args.preset, seed, precision, args.eval_at, args.data_root, real_test, classifier)
-            record["summary"] = summarise({p: r for p, r in record["runs"].items() if r}, [])
-            out.write_text(json.dumps(record, indent=1))
+            def save(points, runs=record["runs"][precision], seed=seed):
+                runs[str(seed)] = points
+                out.write_text(json.dumps(record, indent=1))
+
+            train_and_evaluate(args.preset, seed, precision, args.eval_at, args.data_root, real_test, classifier, save)
     record["summary"] = summarise(record["runs"], sorted(args.eval_at))
     out.write_text(json.dumps(record, indent=1))
     for step, entry in record["summary"].items():

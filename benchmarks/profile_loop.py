@@ -8,10 +8,13 @@ checkpoints, the progress bar. What is left over is the loop's own bookkeeping. 
 cost is reported as (whole loop - steps) / steps: the issue's target is at most 5%.
 
 ``--torch-profile N`` also profiles N steps of the loop with ``torch.profiler`` and prints the
-operators that take the most CPU time.
+operators that take the most CPU time. ``--thread-check N`` times N steps of ``train_step``
+alone on a fixed batch with each thread count from 1 to the machine's cores, alternating: on a
+machine other programs keep busy, a thread count above the idle cores can be many times slower.
 
     python benchmarks/profile_loop.py --data-root DIR --steps 1000 --out benchmarks/results/cpu_loop_profile.json
     python benchmarks/profile_loop.py --data-root DIR --steps 1000 --precision bf16 --torch-profile 50
+    python benchmarks/profile_loop.py --data-root DIR --steps 0 --thread-check 20
 """
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ import collections
 import datetime
 import functools
 import json
+import os
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +34,7 @@ from pathlib import Path
 import torch
 
 from dcgan_tutorial import checkpoint, device, run, train
+from dcgan_tutorial.train import train_step
 from dcgan_tutorial.callbacks import CollapseWarning
 
 
@@ -129,6 +135,24 @@ def torch_profile(args, out_dir: Path, steps: int) -> str:
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25)
 
 
+def thread_check(args, steps: int, rounds: int = 3) -> dict:
+    """Median ms of ``train_step`` alone (fixed batch) with 1..cores threads, alternating ``rounds`` times."""
+    plan = run.plan_run(args.preset, train={"batch_size": args.batch_size, "seed": args.seed}, limits={"steps": 1})
+    state, loader = run.prepare_run(plan, "cpu", args.data_root, limit=plan.train_cfg.batch_size)
+    real = next(iter(loader))[0]
+    counts = range(1, (os.cpu_count() or 1) + 1)
+    times = {n: [] for n in counts}
+    for _ in range(rounds):
+        for n in counts:
+            torch.set_num_threads(n)
+            train_step(state, real)  # warm-up at this thread count
+            started = time.perf_counter()
+            for _ in range(steps):
+                train_step(state, real)
+            times[n].append(1000 * (time.perf_counter() - started) / steps)
+    return {str(n): {"ms_per_step": statistics.median(v), "runs": v} for n, v in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None)
@@ -140,6 +164,8 @@ def main() -> None:
                         help="the CPU's autocast precision (default: the package's choice for this CPU)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--torch-profile", type=int, default=0, metavar="N", help="also profile N steps")
+    parser.add_argument("--thread-check", type=int, default=0, metavar="N",
+                        help="also time N steps of train_step with each thread count")
     parser.add_argument("--out", default=None, help="write the breakdown as JSON here")
     args = parser.parse_args()
     if args.threads:
@@ -153,7 +179,20 @@ def main() -> None:
         record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "torch": torch.__version__, "machine": device.hardware_name("cpu"),
                   "command": "python " + " ".join(shlex.quote(a) for a in sys.argv if a != args.data_root),
-                  **profile_run(args, Path(tmp) / "run")}
+                  "load_average_at_start": os.getloadavg()}
+        if args.thread_check:
+            threads = torch.get_num_threads()
+            record["thread_check"] = thread_check(args, args.thread_check)
+            torch.set_num_threads(threads)
+            print("train_step alone, ms per step by thread count:",
+                  {n: round(v["ms_per_step"], 1) for n, v in record["thread_check"].items()})
+        if not args.steps:
+            record["load_average_at_end"] = os.getloadavg()
+            if args.out:
+                Path(args.out).write_text(json.dumps(record, indent=1))
+            return
+        record.update(profile_run(args, Path(tmp) / "run"))
+        record["load_average_at_end"] = os.getloadavg()
         print(f"\n{record['steps']} steps of {args.preset} ({record['precision']}): loop {record['loop_seconds']:.2f} s, "
               f"steps {record['step_seconds']:.2f} s, loop costs {100 * record['loop_overhead_vs_steps']:.1f}% "
               f"more than its steps")
