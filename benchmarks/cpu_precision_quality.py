@@ -21,8 +21,10 @@ files merged afterwards (the summary is computed from the merged runs):
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime
 import json
+import re
 import shlex
 import statistics
 import sys
@@ -78,11 +80,28 @@ def summarise(runs: dict, eval_at: list[int]) -> dict:
     return summary
 
 
+def read_printed(path: str) -> dict:
+    """The points a run printed (``seed S PRECISION: {...}`` lines of its output), for a run stopped early."""
+    runs: dict = {}
+    for line in Path(path).read_text().splitlines():
+        match = re.match(r"seed (\d+) (fp32|bf16): (\{.*\})$", line)
+        if match:
+            runs.setdefault(match[2], {}).setdefault(match[1], []).append(ast.literal_eval(match[3]))
+    return {"command": f"printed output: {Path(path).name}", "date": None, "runs": runs}
+
+
 def merge(paths: list[str], out: str) -> None:
-    """One record holding every run of ``paths``, and the summary over all of them."""
-    parts = [json.loads(Path(p).read_text()) for p in paths]
+    """One record holding every run of ``paths`` (result files, or a stopped run's printed output), and the summary."""
+    parts = [json.loads(Path(p).read_text()) if p.endswith(".json") else read_printed(p) for p in paths]
+    parts = sorted(parts, key=lambda p: "machine" not in p)  # a result file's header first
     record = {**parts[0], "merged_from": [{"command": p["command"], "date": p["date"]} for p in parts]}
-    record["runs"] = {prec: runs for p in parts for prec, runs in p["runs"].items() if runs}
+    for key, value in (("machine", hardware_name("cpu")), ("torch", torch.__version__),
+                       ("cpu_has_native_bf16", cpu_has_native_bf16()), ("preset", "mnist28")):
+        record.setdefault(key, value)  # printed output carries no header: this machine's
+    record["runs"] = {}
+    for part in parts:
+        for precision, per_seed in part["runs"].items():
+            record["runs"].setdefault(precision, {}).update(per_seed)
     steps = sorted({pt["step"] for per_seed in record["runs"].values() for curve in per_seed.values() for pt in curve})
     record["summary"] = summarise(record["runs"], steps)
     Path(out).write_text(json.dumps(record, indent=1))
