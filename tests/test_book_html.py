@@ -35,8 +35,8 @@ from bs4 import BeautifulSoup
 
 from book_browser import REPO, build_book, toc_pages
 
-FINISHED_PAGES = ["intro", "dcgan_in_80_lines", "whats_next", "09_architectures_and_datasets", "10_conditional_generation",
-                  "11_troubleshooting"]
+FINISHED_PAGES = ["intro", "dcgan_in_80_lines", "whats_next", "08_experiments_with_widgets",
+                  "09_architectures_and_datasets", "10_conditional_generation", "11_troubleshooting"]
 
 RAW_MARKDOWN = {
     # Sphinx's smart quotes turn "--" into an en dash, so a rendered rule row reads |:–|–:|
