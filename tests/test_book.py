@@ -227,7 +227,8 @@ def test_every_stored_widget_has_a_picture_for_the_page():
         for output in outputs:
             figure = "".join(output["data"].get("text/html", ""))
             assert 'class="dcgan-widget-picture"' in figure and "data:image/png;base64," in figure, \
-                f"{name}: a widget without its picture: show it as the package's view (ShowsWidget), then re-run"
+                (f"{name}: a widget without its picture, inert on the page ({''.join(output['data']['text/plain'])[:60]!r}): "
+                 "show it as the package's view (ShowsWidget), or show no widget (a text progress bar), then re-run")
 
 
 def test_the_page_shows_each_widget_as_a_picture_of_its_run_and_says_how_to_use_it(built_book, tmp_path_factory):
