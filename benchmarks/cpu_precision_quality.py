@@ -94,7 +94,12 @@ def merge(paths: list[str], out: str) -> None:
     """One record holding every run of ``paths`` (result files, or a stopped run's printed output), and the summary."""
     parts = [json.loads(Path(p).read_text()) if p.endswith(".json") else read_printed(p) for p in paths]
     parts = sorted(parts, key=lambda p: "machine" not in p)  # a result file's header first
-    record = {**parts[0], "merged_from": [{"command": p["command"], "date": p["date"]} for p in parts]}
+    record = {**parts[0], "merged_from": [{"command": p["command"], "date": p["date"]} for p in parts],
+              "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    if any(p["command"].startswith("printed output") for p in parts):
+        record["note"] = ("some runs were stopped before their last evaluation: their points are the ones "
+                          "they printed; a step's summary uses the runs that reached it")
     for key, value in (("machine", hardware_name("cpu")), ("torch", torch.__version__),
                        ("cpu_has_native_bf16", cpu_has_native_bf16()), ("preset", "mnist28")):
         record.setdefault(key, value)  # printed output carries no header: this machine's
