@@ -1,6 +1,7 @@
 """The device: the fast path learns what the plain path learns (fp32, CPU), each fast setting takes
 effect, and the precision follows what the hardware runs natively (faked here for every branch)."""
 import copy
+import sys
 
 import pytest
 import torch
@@ -138,7 +139,8 @@ def test_precision_setting_sets_the_convolutions_dtype(precision, dtype):
 
 def _fp16_state(monkeypatch, tiny_model, tiny_train):
     """A state as make_state builds it on an fp16 GPU (faked: the fp16 path runs on the CPU too)."""
-    monkeypatch.setattr("dcgan_tutorial.train.speed_settings", lambda device, fast=True, compile=False: FP16)
+    home = sys.modules[make_state.__module__]  # the module make_state reads speed_settings from
+    monkeypatch.setattr(home, "speed_settings", lambda device, fast=True, compile=False: FP16)
     return make_state(tiny_model, TrainConfig(**{**tiny_train.__dict__, "steps": 6}))
 
 
