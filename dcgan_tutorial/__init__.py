@@ -6,6 +6,7 @@ Imports run one way, from the bottom up:
     data/        the datasets, in memory, scaled to [-1, 1]   models/      G and D, by architecture
     losses       D and G losses on logits                     device       device choice, speed settings
     sample       images from G (generate, noise, files)       callbacks    how the loop is watched
+    state        GANState, make_state: what a step changes    
     train        d_step, g_step, train_step, train_gan        checkpoint   the full state in one file
     runfolder    what a run folder holds                      run          a whole training run
     classifier   the shipped digit classifiers                metrics      FID, class coverage
