@@ -26,37 +26,26 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive(kind):
+def _number(kind, test, allowed: str):
+    """An argparse type: ``kind(text)`` that passes ``test``, else one line saying what is allowed."""
     def check(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number")
-        if not value > 0 or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a finite number greater than 0")
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use {allowed}")
         return value
-    check.__name__ = f"positive {kind.__name__}"
+    check.__name__ = kind.__name__
     return check
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a whole number >= 0")
-    return value
+def _positive(kind):
+    return _number(kind, lambda v: 0 < v < float("inf"), "a finite number greater than 0")
 
 
-def _unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a number in [0, 1)")
-    return value
+_non_negative_int = _number(int, lambda v: v >= 0, "a whole number >= 0")
+_unit_interval = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
