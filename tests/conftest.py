@@ -49,3 +49,12 @@ def tiny_model() -> ModelConfig:
 def tiny_train() -> TrainConfig:
     return TrainConfig(batch_size=8, steps=4, epochs=None, n_fixed=4, sample_every=2, log_every=1,
                        checkpoint_every=100)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for a module: tiny networks run fastest so, above all on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

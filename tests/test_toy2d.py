@@ -13,13 +13,7 @@ from dcgan_tutorial.toy2d import (RING_STD, TARGETS, MLPDiscriminator, MLPGenera
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Networks this small run fastest on one thread, and the machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: one thread is fastest
 
 
 def _gan(target="ring", **kw):

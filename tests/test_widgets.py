@@ -29,13 +29,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 LIMIT = 256  # images: enough for a few batches, fast to load
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the tiny steps are fastest so on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: one thread is fastest
 
 
 @pytest.fixture
