@@ -51,6 +51,17 @@ def load_generator_file(path: str | os.PathLike, device: torch.device | str = "c
     return G.to(device).eval(), cfg, meta
 
 
+def is_generator_file(path: str | os.PathLike | None) -> bool:
+    """Whether ``path`` is a file with the generator-file marker (not a checkpoint, not a run folder)."""
+    if path is None or not Path(path).is_file():
+        return False
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not readable as a generator file: the checkpoint reader gives the message
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
 def load_pretrained(name: str = "mnist", device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
     """A generator shipped with the package, by name (``mnist``, or ``mnist-cond``: conditional)."""
     if name not in PRETRAINED:
@@ -64,10 +75,17 @@ def load_pretrained(name: str = "mnist", device: torch.device | str = "cpu") -> 
 
 def load_generator_source(checkpoint: str | os.PathLike | None = None, pretrained: str | None = None,
                           device: torch.device | str = "cpu") -> tuple[nn.Module, str, str]:
-    """(G in eval mode, its dataset, a description) from a training checkpoint or a shipped generator's name."""
+    """(G in eval mode, its dataset, a description) from a training checkpoint or a shipped generator's name.
+
+    ``checkpoint`` may also be a generator file a run wrote beside its checkpoint (``best_generator.pt``
+    of ``--fid-every``, ``ema_generator.pt`` of ``--ema-decay``): it is told apart by its format marker.
+    """
     if pretrained:
         G, _, meta = load_pretrained(pretrained, device)
         return G, meta["dataset"], f"shipped generator '{pretrained}' (step {meta['step']})"
+    if is_generator_file(checkpoint):
+        G, _, meta = load_generator_file(checkpoint, device)
+        return G, meta["dataset"], f"{checkpoint} (step {meta['step']}: {(meta['provenance'] or {}).get('selected', 'a generator file')})"
     G, _ = load_generator(checkpoint, device)
     data = read_checkpoint(checkpoint)
     return G, configs_of(data)[1].dataset, f"{checkpoint} (step {data['step']})"

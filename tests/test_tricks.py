@@ -429,6 +429,23 @@ def test_train_run_with_fid_every_keeps_the_best_generator(tmp_path, data_root):
     assert meta["step"] == record["best"]["step"]
 
 
+def test_sample_reads_the_best_generator_a_run_kept(tmp_path, data_root, capsys):
+    """``sample --checkpoint RUN/best_generator.pt``: the kept generator, not the run's last one."""
+    from dcgan_tutorial.cli import main
+    from dcgan_tutorial.run import plan_run, train_run
+
+    plan = plan_run("mnist28", model={"ngf": 4, "ndf": 4, "nz": 8},
+                    train={"batch_size": 8, "fid_every": 2, "log_every": 1, "sample_every": 2,
+                           "checkpoint_minutes": None}, limits={"steps": 4})
+    train_run(plan, tmp_path / "run", device="cpu", data_root=data_root, limit=256, progress=False,
+              log=lambda line: None)
+    best = tmp_path / "run" / "best_generator.pt"
+    assert main(["sample", "--checkpoint", str(best), "--n", "4", "--out", str(tmp_path / "best"),
+                 "--seed", "3"]) == 0
+    assert "best_generator.pt (step" in capsys.readouterr().out
+    assert any((tmp_path / "best").glob("*.png"))
+
+
 def test_ema_writer_writes_the_averaged_generator(tmp_path):
     from dcgan_tutorial.tricks.files import EMAWriter
 
