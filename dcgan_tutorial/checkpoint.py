@@ -57,7 +57,30 @@ def state_dict_of(state: GANState) -> dict[str, Any]:
         "samples": {"steps": steps,
                     "images": torch.stack([img for _, img in state.samples]) if steps else torch.empty(0)},
         "rng": rng,
+        **_trick_states(state),
     }
+
+
+def _trick_states(state: GANState) -> dict[str, Any]:
+    """What a resumed run needs beyond the models: the EMA generator, the fp16 loss scales."""
+    out: dict[str, Any] = {}
+    if state.ema is not None:
+        out["ema"] = {"G": state.ema.G.state_dict(), "updates": state.ema.updates}
+    scalers = {name: update.scaler.state_dict() for name, update in (("d", state.d_update), ("g", state.g_update))
+               if hasattr(update, "scaler")}
+    if scalers:
+        out["scalers"] = scalers
+    return out
+
+
+def _restore_trick_states(state: GANState, data: dict[str, Any]) -> None:
+    """The inverse of ``_trick_states``; an older checkpoint without them starts a new average and new scales."""
+    if state.ema is not None and "ema" in data:
+        state.ema.G.load_state_dict(data["ema"]["G"])
+        state.ema.updates = int(data["ema"]["updates"])
+    for name, update in (("d", state.d_update), ("g", state.g_update)):
+        if hasattr(update, "scaler") and name in data.get("scalers", {}):
+            update.scaler.load_state_dict(data["scalers"][name])
 
 
 def _umask() -> int:
@@ -141,28 +164,30 @@ def configs_of(data: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> GANState:
     """A ``GANState`` exactly as it was saved: models, optimisers, step, RNG, history, samples."""
-    return state_from_checkpoint(read_checkpoint(path), device)
+    return state_from_checkpoint(read_checkpoint(path), device, source=str(resolve_checkpoint_path(path)))
 
 
 def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cpu",
-                          train_cfg: TrainConfig | None = None) -> GANState:
+                          train_cfg: TrainConfig | None = None, source: str = "the checkpoint") -> GANState:
     """The ``GANState`` held by a checkpoint's contents (``read_checkpoint``), built once on ``device``.
 
     ``train_cfg``: continue under these training settings (new limits, learning rates, betas)
     instead of the stored ones; the optimisers' state is kept, their hyperparameters updated.
+    ``source``: the file, named in errors.
     """
-    model_cfg, stored_cfg = configs_of(data)
     try:
+        model_cfg, stored_cfg = configs_of(data)
         state = make_state(model_cfg, train_cfg or stored_cfg, device)
-    except ConfigError as err:
-        raise CheckpointError(f"the checkpoint's configuration cannot be used: {err}") from err
+    except (ConfigError, CheckpointError) as err:
+        raise CheckpointError(f"{source}: its configuration cannot be used: {err}") from err
     try:
         unwrap(state.G).load_state_dict(data["G"])
         unwrap(state.D).load_state_dict(data["D"])
         state.opt_g.load_state_dict(data["opt_g"])
         state.opt_d.load_state_dict(data["opt_d"])
+        _restore_trick_states(state, data)
     except (RuntimeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"the checkpoint does not match its own model configuration: {err}") from err
+        raise CheckpointError(f"{source} does not match its own model configuration: {err}") from err
     if train_cfg is not None:  # load_state_dict restored the stored rates: the new settings win
         for opt, lr in ((state.opt_g, train_cfg.lr_g), (state.opt_d, train_cfg.lr_d)):
             for group in opt.param_groups:

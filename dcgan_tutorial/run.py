@@ -29,7 +29,7 @@ from .data import InMemoryLoader, make_loader
 from .device import pick_device
 from .models import architecture
 from .presets import DEFAULT_PRESET, get_preset
-from .runfolder import RunFolder, RunFolderError, disk_full, ensure_writable
+from .runfolder import RunFolder, RunFolderError, disk_full, ensure_writable, resolve_checkpoint_path
 from .train import GANState, make_state, train_gan
 
 STOP_LIMITS = ("steps", "epochs", "time_budget")
@@ -42,6 +42,7 @@ class RunPlan:
     model_cfg: ModelConfig
     train_cfg: TrainConfig
     resume: Optional[dict[str, Any]] = None  # read once by plan_run; the models are built once, on the device
+    resume_path: Optional[str] = None  # the file it was read from, named in errors
 
 
 def plan_run(preset: Optional[str] = None, resume: Optional[str | os.PathLike] = None, *,
@@ -77,14 +78,14 @@ def plan_run(preset: Optional[str] = None, resume: Optional[str | os.PathLike] =
         base = p.train
     train_cfg = dataclasses.replace(base, **train).validate()
     architecture(model_cfg)  # every model value, including what this architecture allows
-    return RunPlan(model_cfg, train_cfg, data)
+    return RunPlan(model_cfg, train_cfg, data, None if resume is None else str(resolve_checkpoint_path(resume)))
 
 
 def prepare_run(plan: RunPlan, device: torch.device | str = "cpu", data_root=None, limit: Optional[int] = None,
                 download: bool = True, rank: int = 0, world_size: int = 1) -> tuple[GANState, InMemoryLoader]:
     """The state (fresh, or the checkpoint's) and the training loader of a planned run, on ``device``."""
     if plan.resume is not None:
-        state = state_from_checkpoint(plan.resume, device, plan.train_cfg)
+        state = state_from_checkpoint(plan.resume, device, plan.train_cfg, source=plan.resume_path or "the checkpoint")
     else:
         state = make_state(plan.model_cfg, plan.train_cfg, device)
     cfg = plan.train_cfg

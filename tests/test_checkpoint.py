@@ -149,3 +149,20 @@ def test_resuming_a_dropout_model_is_bit_identical_even_after_other_random_draws
     assert resumed.history == full.history
     for a, b in zip(full.D.state_dict().values(), resumed.D.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_resumed_ema_run_continues_the_average_bit_for_bit(tiny_model, tiny_train, tmp_path):
+    """The checkpoint holds the EMA generator: a resumed run's average is the uninterrupted run's."""
+    ema_train = tiny_train.__class__(**{**tiny_train.__dict__, "ema_decay": 0.9})
+    full = make_state(tiny_model, ema_train.__class__(**{**ema_train.__dict__, "steps": 12}))
+    train_gan(full, _loader(), progress=False)
+    half = make_state(tiny_model, ema_train.__class__(**{**ema_train.__dict__, "steps": 6}))
+    train_gan(half, _loader(), progress=False)
+    save_checkpoint(half, tmp_path / "half.pt")
+    resumed = load_checkpoint(tmp_path / "half.pt")
+    assert resumed.ema.updates == half.ema.updates == 6
+    resumed.train_cfg = full.train_cfg
+    train_gan(resumed, _loader(), progress=False)
+    assert resumed.ema.updates == full.ema.updates == 12
+    for a, b in zip(full.ema.G.parameters(), resumed.ema.G.parameters()):
+        assert torch.equal(a, b)

@@ -118,8 +118,9 @@ def test_checkpoint_whose_weights_do_not_fit_its_model_is_refused(saved, tmp_pat
     data = state_dict_of(state)
     data["model_config"] = {**data["model_config"], "ngf": 64}  # weights of another model
     torch.save(data, tmp_path / "other_model.pt")
-    with pytest.raises(CheckpointError, match="does not match its own model configuration"):
+    with pytest.raises(CheckpointError, match="does not match its own model configuration") as err:
         load_checkpoint(tmp_path / "other_model.pt")
+    assert str(tmp_path / "other_model.pt") in str(err.value)  # which file
 
 
 def test_checkpoint_with_unknown_config_fields_is_refused(saved, tmp_path):

@@ -178,3 +178,16 @@ def test_fp16_run_that_diverges_still_stops(monkeypatch, tiny_model, tiny_train)
         next(state.D.parameters()).fill_(float("nan"))
     with pytest.raises(TrainingDiverged, match="NaN or infinite at step 1"):
         train_gan(state, _loader(), progress=False)
+
+
+def test_fp16_loss_scales_survive_a_checkpoint(monkeypatch, tiny_model, tiny_train, tmp_path):
+    """A resumed fp16 run keeps each optimiser's learned loss scale instead of starting again at 65,536."""
+    from dcgan_tutorial.checkpoint import save_checkpoint, state_from_checkpoint
+
+    state = _fp16_state(monkeypatch, tiny_model, tiny_train)
+    train_gan(state, _loader(), progress=False)
+    state.d_update.scaler.update(1024.0)  # as after overflows: the two scales differ from the start value
+    state.g_update.scaler.update(8.0)
+    data = torch.load(save_checkpoint(state, tmp_path / "c.pt"), weights_only=True)
+    restored = state_from_checkpoint(data)
+    assert restored.d_update.scaler.get_scale() == 1024.0 and restored.g_update.scaler.get_scale() == 8.0

@@ -1,8 +1,8 @@
 """A generator a trick produced, written as a generator file: the averaged (EMA) G, the best G by FID.
 
 The file has the format of the shipped generators (``pretrained.FORMAT``), so
-``pretrained.load_generator_file`` reads it. The training checkpoint holds the trained G and D;
-the EMA generator is not part of it, so a resumed run starts a new average from G's weights.
+``pretrained.load_generator_file`` reads it, and ``sample --checkpoint FILE`` samples from it. The
+training checkpoint holds the average too, so a resumed run continues it.
 """
 from __future__ import annotations
 
