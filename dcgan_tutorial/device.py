@@ -15,7 +15,9 @@ The figures behind each choice are in ``benchmarks/results/`` (``benchmarks/thro
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import platform
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -123,6 +125,35 @@ def speed_settings(device: torch.device, fast: bool = True, compile: bool = Fals
         return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM, precision=precision,
                              compile=compile)
     return SpeedSettings(False, False, "fp32", compile)  # MPS: the plain path
+
+
+_MALLOPT = {"M_TRIM_THRESHOLD": -1, "M_TOP_PAD": -2, "M_MMAP_THRESHOLD": -3}  # glibc's malloc.h
+_KEPT: list[bool] = []  # set once per process
+
+
+def keep_freed_cpu_memory() -> bool:
+    """Let glibc's malloc keep freed memory for the next step instead of handing it back to the system.
+
+    A CPU training step allocates and frees the same few megabytes of activations and gradients
+    every time. glibc's defaults return freed memory at the top of the heap to the system and
+    serve blocks above a threshold with fresh ``mmap`` pages, so every step touches thousands of
+    new pages, each a page fault in which the kernel hands out a zeroed page: about 2,400 per
+    ``mnist28`` step at batch 64, measured with ``getrusage`` (``benchmarks/results/cpu_allocator.json``).
+    Raising the trim threshold (1 GiB), padding the heap (64 MiB) and fixing the ``mmap``
+    threshold at its largest (32 MiB) keeps those pages, the same as ``MALLOC_TRIM_THRESHOLD_`` etc.
+    in the environment. Linux with glibc only; True when the settings took effect.
+    """
+    if not _KEPT:
+        ok = False
+        if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+            try:
+                mallopt = ctypes.CDLL("libc.so.6").mallopt
+                ok = all(mallopt(_MALLOPT[name], value) == 1 for name, value in
+                         (("M_MMAP_THRESHOLD", 32 << 20), ("M_TRIM_THRESHOLD", 1 << 30), ("M_TOP_PAD", 64 << 20)))
+            except (OSError, AttributeError):
+                ok = False
+        _KEPT.append(ok)
+    return _KEPT[0]
 
 
 # Measured with benchmarks/throughput.py on the 2-core CPU (benchmarks/results/throughput_cpu.json).

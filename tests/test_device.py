@@ -191,3 +191,33 @@ def test_fp16_loss_scales_survive_a_checkpoint(monkeypatch, tiny_model, tiny_tra
     data = torch.load(save_checkpoint(state, tmp_path / "c.pt"), weights_only=True)
     restored = state_from_checkpoint(data)
     assert restored.d_update.scaler.get_scale() == 1024.0 and restored.g_update.scaler.get_scale() == 8.0
+
+
+_FAULTS_PER_STEP = """
+import resource, sys, torch
+torch.set_num_threads(1)
+from dcgan_tutorial import make_state, train_step
+from dataclasses import replace
+from dcgan_tutorial.presets import get_preset
+preset = get_preset("mnist28")
+state = make_state(preset.model, replace(preset.train, fast=sys.argv[1] == "fast"))
+batch = torch.rand(64, 1, 28, 28) * 2 - 1
+for _ in range(3):
+    train_step(state, batch)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    train_step(state, batch)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings: Linux only")
+def test_fast_cpu_steps_reuse_freed_memory_instead_of_page_faulting():
+    """With the fast settings a CPU step takes no new pages from the system; glibc's defaults take thousands."""
+    import subprocess
+
+    faults = {mode: float(subprocess.run([sys.executable, "-c", _FAULTS_PER_STEP, mode], capture_output=True, text=True,
+                                         check=True, timeout=300).stdout)
+              for mode in ("fast", "plain")}
+    assert faults["fast"] < 50, faults  # a few stray pages at most
+    assert faults["plain"] > 10 * max(faults["fast"], 10), faults  # the default allocator really does fault
