@@ -78,7 +78,7 @@ def plot_d_outputs(history: dict, ax=None, window: int = 25):
 
 def plot_history(history: dict, window: int = 25):
     """Losses and D's outputs side by side. Returns the figure."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     plot_losses(history, ax1, window)
     plot_d_outputs(history, ax2, window)
     fig.tight_layout()
