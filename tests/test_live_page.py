@@ -254,3 +254,23 @@ def test_live_runtime_loads_only_where_used_and_pages_stay_light(browser, site):
     assert weights and all(w > 0 for w in weights.values())
     heavy = {name: w for name, w in weights.items() if w > MAX_PAGE_BYTES}
     assert not heavy, f"pages over {MAX_PAGE_BYTES / 1e6:.0f} MB with their assets: {heavy}"
+
+
+MIN_DRAWN_SHARE = 0.6  # at a 1280-px window a figure is drawn at least at 60% of its pixel size
+
+
+def test_figures_are_drawn_near_their_own_size(browser, site):
+    """Wide figures are stacked, or span the page's margin (the ``full-width`` cell tag), instead of
+    being shrunk until their labels are a few pixels tall."""
+    html, url = site
+    browser.set_window_size(1280, 1600)
+    shrunk = []
+    for page in toc_pages():
+        browser.get(urljoin(url, page + ".html"))
+        sizes = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article .cell_output img'))"
+            ".filter(i => i.complete && i.naturalWidth > 0)"
+            ".map(i => [i.naturalWidth, i.getBoundingClientRect().width]);")
+        shrunk += [f"{page}: {natural} px drawn at {drawn:.0f}" for natural, drawn in sizes
+                   if drawn < MIN_DRAWN_SHARE * natural]
+    assert shrunk == [], "stack these figures' panels, make them narrower, or tag the cell full-width: " + "; ".join(shrunk)
