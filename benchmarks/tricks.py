@@ -30,6 +30,7 @@ import multiprocessing
 import shutil
 import statistics
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def table(record: dict) -> str:
              f"{'min share':>10s} {'max share':>10s}"]
     for name, r in record["results"].items():
         s = r.get("summary", {})
-        if "fid_last" not in s:
+        if "fid_last" not in s or not r["runs"]:
             continue
         lines.append(f"{name:22s} {r['runs'][0]['steps']:6d} {r.get('steps_per_s', float('nan')):8.1f} "
                      f"{s['fid_last']['mean']:8.1f} ± {s['fid_last']['std']:5.1f} "
@@ -235,17 +236,21 @@ def main() -> None:
         for name, (model_over, train_over, steps) in variants.items():
             entry = results.setdefault(name, {"runs": []})
             entry.update({"model_overrides": model_over, "train_overrides": train_over})
-            entry["runs"] = [r for r in entry["runs"] if r["steps"] == steps]
+            entry["runs"] = [r for r in entry["runs"] if r["steps"] == steps]  # runs of another length are dropped,
+            entry["summary"] = summarise(entry["runs"])  # and so is their summary
             done = {r["seed"] for r in entry["runs"]}
             jobs += [(name, model_over, train_over, steps, seed, args.eval_every, args.data_root, args.threads)
                      for seed in args.seeds if seed not in done]
         jobs.sort(key=lambda job: args.seeds.index(job[4]))  # every variant's first seed first
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            if args.jobs > 1:
-                finished = (f.result() for f in as_completed([pool.submit(run_job, job) for job in jobs]))
-            else:
-                finished = map(run_job, jobs)
-            for name, run in finished:
+            futures = {pool.submit(run_job, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    name, run = future.result()
+                except Exception:  # one failed run is reported and the others go on; a rerun retries it
+                    print(f"FAILED: {futures[future][0]} seed {futures[future][4]}", flush=True)
+                    traceback.print_exc()
+                    continue
                 entry = results[name]
                 entry["runs"].append(run)
                 entry["summary"] = summarise(entry["runs"])
