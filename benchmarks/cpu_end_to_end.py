@@ -248,7 +248,7 @@ def end_to_end(args, reference_loop_class) -> dict:
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "torch": torch.__version__, "machine": hardware_name("cpu"), "threads": torch.get_num_threads(),
               "cpu_has_native_bf16": cpu_has_native_bf16(), "command": "python " + " ".join(
-                  shlex.quote(a) for a in sys.argv if a != args.data_root),
+                  "DIR" if a == args.data_root else shlex.quote(a) for a in sys.argv),
               "steps_per_run": args.steps, "repeats": args.repeats, "load_average_at_start": os.getloadavg(),
               "comparisons": {}}
     rates = {"fp32": [], "bf16": []}
