@@ -1,6 +1,6 @@
 """Page faults and step time of a CPU training step, with glibc's default malloc and with the package's settings.
 
-``make_state`` on the CPU (``TrainConfig.fast``) calls ``device.keep_freed_cpu_memory``, which
+``speed_settings`` (``make_state`` on the CPU with ``TrainConfig.fast``) calls ``device.keep_freed_cpu_memory``, which
 asks glibc's malloc to keep the memory a step frees for the next step. This benchmark measures
 what that buys: ``mnist28``'s ``train_step`` at batch 64 on a fixed batch of real digits, in
 fresh processes (malloc settings belong to a process and cannot be undone), the two kinds

@@ -113,7 +113,11 @@ def cuda_precision(capability: tuple[int, int]) -> str:
 
 
 def speed_settings(device: torch.device, fast: bool = True, compile: bool = False) -> SpeedSettings:
-    """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path)."""
+    """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path).
+
+    On the CPU, choosing the fast settings also makes glibc's malloc keep the memory a step frees
+    (``keep_freed_cpu_memory``, once per process), since ``make_state`` asks here first.
+    """
     if not fast:
         return SpeedSettings(False, False, "fp32", compile)
     if device.type == "cuda":
@@ -121,6 +125,7 @@ def speed_settings(device: torch.device, fast: bool = True, compile: bool = Fals
         precision = cuda_precision(torch.cuda.get_device_capability(device))
         return SpeedSettings(channels_last=True, fused_adam=True, precision=precision, compile=compile)
     if device.type == "cpu":
+        keep_freed_cpu_memory()  # no page faults for the memory each step frees and takes again
         precision = "bf16" if CPU_BF16 and cpu_has_native_bf16() else "fp32"
         return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM, precision=precision,
                              compile=compile)
@@ -141,7 +146,8 @@ def keep_freed_cpu_memory() -> bool:
     ``mnist28`` step at batch 64, measured with ``getrusage`` (``benchmarks/results/cpu_allocator.json``).
     Raising the trim threshold (1 GiB), padding the heap (64 MiB) and fixing the ``mmap``
     threshold at its largest (32 MiB) keeps those pages, the same as ``MALLOC_TRIM_THRESHOLD_`` etc.
-    in the environment. Linux with glibc only; True when the settings took effect.
+    in the environment. Linux with glibc only; True when the settings took effect. ``speed_settings``
+    calls it for the fast CPU settings.
     """
     if not _KEPT:
         ok = False

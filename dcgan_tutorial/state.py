@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig, TrainConfig
-from .device import (PLAIN, SpeedSettings, backward_and_step, keep_freed_cpu_memory, make_adam, make_update, prepare_model,
-                     speed_settings)
+from .device import PLAIN, SpeedSettings, backward_and_step, make_adam, make_update, prepare_model, speed_settings
 from .models import build_models, class_labels
 from .tricks import EMA, DTricks
 
@@ -59,8 +58,6 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     train_cfg.validate()
     device = torch.device(device)
     speed = speed_settings(device, train_cfg.fast, train_cfg.compile)
-    if device.type == "cpu" and train_cfg.fast:
-        keep_freed_cpu_memory()  # no page faults for memory each step frees and takes again
     torch.manual_seed(train_cfg.seed)  # G and D's initial weights
     G, D = build_models(model_cfg)
     G, D = prepare_model(G.to(device), speed), prepare_model(D.to(device), speed)
