@@ -182,8 +182,11 @@ class RunFolderLock:
         try:
             fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:  # another run is taking it over; one left by a killed process expires
-            if time.time() - guard.stat().st_mtime > FRESH_LOCK_SECONDS:
-                guard.unlink(missing_ok=True)
+            try:
+                if time.time() - guard.stat().st_mtime > FRESH_LOCK_SECONDS:
+                    guard.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass  # the other run finished its takeover in between
             time.sleep(0.05)
             return
         try:

@@ -216,16 +216,20 @@ def test_run_folder_lock_takeover_of_a_stale_lock_has_one_winner(tmp_path):
     results, start, hold = [], threading.Barrier(8), threading.Barrier(8)
 
     def contender():
-        start.wait()
         try:
-            with folder.lock():
-                results.append("won")
-                hold.wait()  # keep it while the others try
-        except RunFolderBusy:
-            results.append("busy")
-            hold.wait()
+            start.wait(timeout=60)
+            try:
+                with folder.lock():
+                    results.append("won")
+                    hold.wait(timeout=60)  # keep it while the others try
+            except RunFolderBusy:
+                results.append("busy")
+                hold.wait(timeout=60)
+        except Exception as err:  # any other error fails the assertion below instead of hanging the test
+            results.append(repr(err))
+            hold.abort()
 
-    for _ in range(5):
+    for _ in range(20):
         folder.lock_file.write_text(json.dumps(stale))
         results.clear()
         threads = [threading.Thread(target=contender) for _ in range(8)]
