@@ -219,5 +219,5 @@ def test_fast_cpu_steps_reuse_freed_memory_instead_of_page_faulting():
     faults = {mode: float(subprocess.run([sys.executable, "-c", _FAULTS_PER_STEP, mode], capture_output=True, text=True,
                                          check=True, timeout=300).stdout)
               for mode in ("fast", "plain")}
-    assert faults["fast"] < 50, faults  # a few stray pages at most
-    assert faults["plain"] > 10 * max(faults["fast"], 10), faults  # the default allocator really does fault
+    assert faults["plain"] > 500, faults  # the default allocator really does fault, thousands of pages a step
+    assert faults["fast"] < faults["plain"] / 10, faults  # kept memory: a few stray pages at most
