@@ -159,8 +159,9 @@ def _add_generator_source(parser) -> None:
     from .pretrained import PRETRAINED
 
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", metavar="FILE", help="a checkpoint.pt written by train (or its run folder), or a generator file "
-                        "it wrote beside it: best_generator.pt, ema_generator.pt")
+    source.add_argument("--checkpoint", metavar="FILE",
+                        help="a checkpoint.pt written by train (or its run folder), or a generator file it wrote "
+                             "beside it: best_generator.pt, ema_generator.pt")
     source.add_argument("--pretrained", choices=sorted(PRETRAINED),
                         help="a generator shipped with the package (trained on MNIST; see README)")
 

@@ -115,8 +115,8 @@ def cuda_precision(capability: tuple[int, int]) -> str:
 def speed_settings(device: torch.device, fast: bool = True, compile: bool = False) -> SpeedSettings:
     """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path).
 
-    On the CPU, choosing the fast settings also makes glibc's malloc keep the memory a step frees
-    (``keep_freed_cpu_memory``, once per process), since ``make_state`` asks here first.
+    On the CPU the fast settings also make glibc's malloc keep the memory a step frees
+    (``keep_freed_cpu_memory``, once per process); ``make_state`` asks for them before building.
     """
     if not fast:
         return SpeedSettings(False, False, "fp32", compile)

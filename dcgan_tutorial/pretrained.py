@@ -85,7 +85,8 @@ def load_generator_source(checkpoint: str | os.PathLike | None = None, pretraine
         return G, meta["dataset"], f"shipped generator '{pretrained}' (step {meta['step']})"
     if is_generator_file(checkpoint):
         G, _, meta = load_generator_file(checkpoint, device)
-        return G, meta["dataset"], f"{checkpoint} (step {meta['step']}: {(meta['provenance'] or {}).get('selected', 'a generator file')})"
+        why = (meta["provenance"] or {}).get("selected", "a generator file")
+        return G, meta["dataset"], f"{checkpoint} (step {meta['step']}: {why})"
     G, _ = load_generator(checkpoint, device)
     data = read_checkpoint(checkpoint)
     return G, configs_of(data)[1].dataset, f"{checkpoint} (step {data['step']})"
