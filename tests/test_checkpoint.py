@@ -1,4 +1,5 @@
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,14 +37,20 @@ def test_round_trip_restores_everything_so_the_next_step_matches(tiny_model, tin
         assert torch.equal(a, b)
 
 
-def test_resumed_training_equals_uninterrupted_training(tiny_model, tiny_train, tmp_path):
-    full = make_state(tiny_model, tiny_train.__class__(**{**tiny_train.__dict__, "steps": 12}))
+def _full_half_and_resumed(model_cfg, train_cfg, folder):
+    """12 steps in one go; 6 steps, checkpointed; that checkpoint loaded and trained on to 12."""
+    full = make_state(model_cfg, replace(train_cfg, steps=12))
     train_gan(full, _loader(), progress=False)
-    half = make_state(tiny_model, tiny_train.__class__(**{**tiny_train.__dict__, "steps": 6}))
+    half = make_state(model_cfg, replace(train_cfg, steps=6))
     train_gan(half, _loader(), progress=False)
-    save_checkpoint(half, tmp_path / "half.pt")
-    resumed = load_checkpoint(tmp_path / "half.pt")
+    save_checkpoint(half, folder / "half.pt")
+    resumed = load_checkpoint(folder / "half.pt")
     resumed.train_cfg = full.train_cfg
+    return full, half, resumed
+
+
+def test_resumed_training_equals_uninterrupted_training(tiny_model, tiny_train, tmp_path):
+    full, _, resumed = _full_half_and_resumed(tiny_model, tiny_train, tmp_path)
     train_gan(resumed, _loader(), progress=False)
     assert resumed.history == full.history
     for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
@@ -153,15 +160,8 @@ def test_resuming_a_dropout_model_is_bit_identical_even_after_other_random_draws
 
 def test_resumed_ema_run_continues_the_average_bit_for_bit(tiny_model, tiny_train, tmp_path):
     """The checkpoint holds the EMA generator: a resumed run's average is the uninterrupted run's."""
-    ema_train = tiny_train.__class__(**{**tiny_train.__dict__, "ema_decay": 0.9})
-    full = make_state(tiny_model, ema_train.__class__(**{**ema_train.__dict__, "steps": 12}))
-    train_gan(full, _loader(), progress=False)
-    half = make_state(tiny_model, ema_train.__class__(**{**ema_train.__dict__, "steps": 6}))
-    train_gan(half, _loader(), progress=False)
-    save_checkpoint(half, tmp_path / "half.pt")
-    resumed = load_checkpoint(tmp_path / "half.pt")
+    full, half, resumed = _full_half_and_resumed(tiny_model, replace(tiny_train, ema_decay=0.9), tmp_path)
     assert resumed.ema.updates == half.ema.updates == 6
-    resumed.train_cfg = full.train_cfg
     train_gan(resumed, _loader(), progress=False)
     assert resumed.ema.updates == full.ema.updates == 12
     for a, b in zip(full.ema.G.parameters(), resumed.ema.G.parameters()):
