@@ -32,6 +32,7 @@ import statistics
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -111,9 +112,15 @@ def run_job(job: tuple) -> tuple:
     return name, one_run(model_over, train_over, steps, seed, eval_every, data_root, *references(data_root))
 
 
-def one_run(model_over, train_over, steps, seed, eval_every, data_root, classifier, train_ref, test_fid) -> dict:
-    """Train one variant for one seed; its FID curve, final and best FID on the test set, digit shares."""
+def one_run(model_over, train_over, steps, seed, eval_every, data_root, classifier, train_ref, test_fid,
+            precision=None) -> dict:
+    """Train one variant for one seed; its FID curve, final and best FID on the test set, digit shares.
+
+    precision: "fp32" or "bf16" (None: the CPU's default from ``speed_settings``).
+    """
     state, loader = prepare_run(plan(model_over, train_over, steps, seed, eval_every), "cpu", data_root)
+    if precision is not None:
+        state.speed = replace(state.speed, precision=precision)
     tracker = FIDTracker(train_ref, every=eval_every, n=2000, classifier=classifier)
     start = time.perf_counter()
     train_gan(state, loader, callbacks=[tracker], progress=False)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DATASETS, LOSSES, ConfigError
+from .config import DATASETS, LOSSES, PRECISION_CHOICES, ConfigError
 from .presets import DEFAULT_PRESET, PRESETS
 
 
@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=_positive(int), metavar="N", help="train on the first N images only")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="where to train; auto picks the GPU when there is one")
+    t.add_argument("--precision", choices=PRECISION_CHOICES, default=None,
+                   help="auto (default): bf16 where the GPU or CPU computes in it natively, fp16 on V100/T4, "
+                        "else fp32; or choose one")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     s = sub.add_parser("sample", help="write images from a trained checkpoint or a shipped generator",
@@ -209,7 +212,7 @@ def _plan(args):
                    checkpoint_minutes=args.checkpoint_minutes, ema_decay=args.ema_decay,
                    label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
                    instance_noise_steps=args.instance_noise_steps, diffaugment=args.diffaugment,
-                   r1_gamma=args.r1_gamma, fid_every=args.fid_every),
+                   r1_gamma=args.r1_gamma, fid_every=args.fid_every, precision=args.precision),
         limits=stop if any(v is not None for v in stop.values()) else None,  # given limits replace the preset's
     )
 

@@ -19,6 +19,7 @@ DATASET_CHANNELS = {"mnist": 1, "fashion-mnist": 1, "cifar10": 3, "folder": 3}
 LOSSES = ("non-saturating", "saturating", "hinge")  # hinge: D and G both use the hinge loss
 ACTIVATIONS = ("relu", "leaky")
 D_LOSS_REDUCTIONS = ("sum", "mean")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # TrainConfig.precision; "auto": by hardware (device.py)
 
 
 class ConfigError(ValueError):
@@ -130,6 +131,9 @@ class TrainConfig:
     checkpoint_minutes: Optional[float] = 5
     fast: bool = True  # the device's fastest settings (speed.py); False: the plain fp32 path
     compile: bool = False  # torch.compile G and D: pays off on a GPU, its compile time does not on a CPU
+    # "auto": the 16-bit autocast this hardware runs natively (device.py), else fp32; or choose
+    # "fp32", "bf16" or "fp16" (fp16 with loss scaling: CUDA GPUs only)
+    precision: str = "auto"
     # Training tricks (tricks/), all off: none is in the paper, and each is on by default only if it
     # earns its place by measurement (benchmarks/tricks.py, benchmarks/results/tricks_cpu.txt).
     ema_decay: float = 0.0  # 0: off; else G's weights averaged with this decay (Yazici et al. 2019: 0.999)
@@ -163,6 +167,8 @@ class TrainConfig:
             _positive_float("time_budget", self.time_budget)
         if self.checkpoint_minutes is not None:
             _positive_float("checkpoint_minutes", self.checkpoint_minutes)
+        if self.precision not in PRECISION_CHOICES:
+            _fail("precision", self.precision, f"choose one of {', '.join(PRECISION_CHOICES)}")
         if self.steps is None and self.epochs is None and self.time_budget is None:
             _fail("steps/epochs/time_budget", None, "set at least one of them so training can stop")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

@@ -112,24 +112,42 @@ def cuda_precision(capability: tuple[int, int]) -> str:
     return "fp32"
 
 
-def speed_settings(device: torch.device, fast: bool = True, compile: bool = False) -> SpeedSettings:
+def speed_settings(device: torch.device, fast: bool = True, compile: bool = False,
+                   precision: str = "auto") -> SpeedSettings:
     """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path).
 
-    On the CPU the fast settings also make glibc's malloc keep the memory a step frees
-    (``keep_freed_cpu_memory``, once per process); ``make_state`` asks for them before building.
+    precision: ``"auto"``, the autocast this hardware runs natively (the module's docstring), or
+    a choice: ``"fp32"``, ``"bf16"`` (any device autocast supports it on) or ``"fp16"`` (with
+    loss scaling: CUDA GPUs only). On the CPU the fast settings also make glibc's malloc keep the
+    memory a step frees (``keep_freed_cpu_memory``, once per process); ``make_state`` asks for
+    them before building.
     """
+    if precision != "auto":
+        if precision not in PRECISIONS:
+            raise ConfigError("precision", precision, f"choose one of auto, {', '.join(PRECISIONS)}")
+        if precision == "fp16" and device.type != "cuda":
+            raise ConfigError("precision", precision, f"fp16 with loss scaling runs on a CUDA GPU; on "
+                                                      f"{device.type} use 'auto', 'fp32' or 'bf16'")
+        if precision != "fp32" and (not fast or device.type not in ("cpu", "cuda")):
+            raise ConfigError("precision", precision, "the plain path (fast=False, or Apple MPS) runs in fp32: "
+                                                      "use 'auto' or 'fp32'")
     if not fast:
         return SpeedSettings(False, False, "fp32", compile)
     if device.type == "cuda":
         # GPU: NHWC + 16-bit autocast let cuDNN use tensor cores; fused Adam is one kernel launch per step
-        precision = cuda_precision(torch.cuda.get_device_capability(device))
-        return SpeedSettings(channels_last=True, fused_adam=True, precision=precision, compile=compile)
+        native = cuda_precision(torch.cuda.get_device_capability(device))
+        return SpeedSettings(channels_last=True, fused_adam=True, precision=_chosen(precision, native),
+                             compile=compile)
     if device.type == "cpu":
         keep_freed_cpu_memory()  # no page faults for the memory each step frees and takes again
-        precision = "bf16" if CPU_BF16 and cpu_has_native_bf16() else "fp32"
-        return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM, precision=precision,
-                             compile=compile)
+        native = "bf16" if CPU_BF16 and cpu_has_native_bf16() else "fp32"
+        return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM,
+                             precision=_chosen(precision, native), compile=compile)
     return SpeedSettings(False, False, "fp32", compile)  # MPS: the plain path
+
+
+def _chosen(precision: str, native: str) -> str:
+    return native if precision == "auto" else precision
 
 
 _MALLOPT = {"M_TRIM_THRESHOLD": -1, "M_TOP_PAD": -2, "M_MMAP_THRESHOLD": -3}  # glibc's malloc.h
@@ -165,7 +183,9 @@ def keep_freed_cpu_memory() -> bool:
 # Measured with benchmarks/throughput.py on the 2-core CPU (benchmarks/results/throughput_cpu.json).
 CPU_CHANNELS_LAST = True
 CPU_FUSED_ADAM = True
-CPU_BF16 = False  # bf16 autocast on CPUs with native bf16 (README, "What we measured")
+# bf16 autocast on CPUs with native bf16: mnist28's FID at 4,000 to 8,000 steps lies within fp32's
+# seed-to-seed spread (benchmarks/cpu_precision_quality.py; README, "What we measured")
+CPU_BF16 = True
 
 
 def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer,

@@ -57,7 +57,7 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     model_cfg.validate()
     train_cfg.validate()
     device = torch.device(device)
-    speed = speed_settings(device, train_cfg.fast, train_cfg.compile)
+    speed = speed_settings(device, train_cfg.fast, train_cfg.compile, train_cfg.precision)
     torch.manual_seed(train_cfg.seed)  # G and D's initial weights
     G, D = build_models(model_cfg)
     G, D = prepare_model(G.to(device), speed), prepare_model(D.to(device), speed)

@@ -224,3 +224,15 @@ def test_colour_model_on_grey_data_is_refused(data_root):
     with pytest.raises(ConfigError, match=r"nc=3 is not allowed: mnist images are grey \(1 channel\)"):
         make_loader("mnist", 28, 16, data_root, limit=64, nc=3)
     assert ModelConfig(nc=3).validate().nc == 3
+
+
+def test_precision_flag_is_kept_in_the_checkpoint_and_fp16_on_a_cpu_is_refused(tmp_path, data_root, capsys):
+    common = ["--data-root", str(data_root), "--steps", "2", "--device", "cpu", "--limit", "256", "--no-progress"]
+    assert main(["train", "--out", str(tmp_path / "run"), "--precision", "fp32", *common]) == 0
+    stored = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert stored["train_config"]["precision"] == "fp32"
+    capsys.readouterr()
+    assert main(["train", "--out", str(tmp_path / "half"), "--precision", "fp16", *common]) == 2
+    err = capsys.readouterr().err
+    assert "fp16 with loss scaling runs on a CUDA GPU" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "half" / "checkpoint.pt").exists()

@@ -107,6 +107,31 @@ def test_unknown_precision_is_refused():
         SpeedSettings(channels_last=False, fused_adam=False, precision="fp8")
 
 
+@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("chosen", ["fp32", "bf16"])
+def test_a_chosen_cpu_precision_wins_over_the_hardware_default(monkeypatch, native, chosen):
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda cpuinfo=None: native)
+    assert speed_settings(torch.device("cpu"), precision=chosen).precision == chosen
+    assert speed_settings(torch.device("cpu")).precision == ("bf16" if native else "fp32")  # "auto"
+
+
+@pytest.mark.parametrize("device, fast, precision, problem", [
+    ("cpu", True, "fp16", "CUDA GPU"), ("cpu", False, "bf16", "plain path"), ("mps", True, "bf16", "plain path"),
+    ("cpu", True, "fp8", "choose one of auto")])
+def test_a_precision_the_device_cannot_run_is_refused(device, fast, precision, problem):
+    with pytest.raises(ConfigError, match=problem):
+        speed_settings(torch.device(device), fast=fast, precision=precision)
+
+
+def test_train_config_precision_reaches_the_step(tiny_model, tiny_train, monkeypatch):
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda cpuinfo=None: True)
+    assert make_state(tiny_model, tiny_train).speed.precision == "bf16"
+    chosen = make_state(tiny_model, TrainConfig(**{**tiny_train.__dict__, "precision": "fp32"}))
+    assert chosen.speed.precision == "fp32"
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(**{**tiny_train.__dict__, "precision": "half"}).validate()
+
+
 def test_fast_settings_compile_flag():
     assert speed_settings(torch.device("cpu"), compile=True).compile
     assert not speed_settings(torch.device("cpu")).compile
@@ -140,7 +165,7 @@ def test_precision_setting_sets_the_convolutions_dtype(precision, dtype):
 def _fp16_state(monkeypatch, tiny_model, tiny_train):
     """A state as make_state builds it on an fp16 GPU (faked: the fp16 path runs on the CPU too)."""
     home = sys.modules[make_state.__module__]  # the module make_state reads speed_settings from
-    monkeypatch.setattr(home, "speed_settings", lambda device, fast=True, compile=False: FP16)
+    monkeypatch.setattr(home, "speed_settings", lambda device, fast=True, compile=False, precision="auto": FP16)
     return make_state(tiny_model, TrainConfig(**{**tiny_train.__dict__, "steps": 6}))
 
 
