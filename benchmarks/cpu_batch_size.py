@@ -1,23 +1,27 @@
 """Batch size against steps per second against FID per second, for mnist28 on the CPU.
 
 A bigger batch makes each step slower but each image cheaper; what a learner cares about is the
-FID a run reaches in the time it has. For each batch size this (1) times the training step
-(steps/s, median of repeats, every batch size in fp32 and in bf16 interleaved in one process,
-with every thread of the machine: the learner's setting), (2) trains the ``mnist28`` preset at that batch size, learning rates unchanged, for
-as many steps as the step rate allows in ``--budget`` seconds, for several seeds, with the
-tricks benchmark's runs (``tricks.one_run``: the package's ``train_gan``, FID against training
-images every ``--eval-every`` steps), and (3) reports the FID of the last generator on 5,000
-samples against the 10,000 MNIST test images: the FID the budget buys.
+FID a run reaches in the time it has. For each batch size this
+
+1. times the training step in fp32 and in bf16 (steps/s, the median of repeats; each timing in
+   a fresh process holding one model, with every thread of the machine, as a learner's run;
+   the rounds go through every configuration in turn);
+2. trains the ``mnist28`` preset at that batch size, learning rates unchanged, for as many steps
+   as the step rate of ``--precision`` allows in ``--budget`` seconds, for several seeds, with
+   the tricks benchmark's runs (``tricks.one_run``: the package's ``train_gan``, FID against
+   training images every ``--eval-every`` steps);
+3. reports the FID of the last generator on 5,000 samples against the 10,000 MNIST test images:
+   the FID the budget buys.
 
 FID at a step does not depend on how busy the machine is, so the training runs can share the
-machine (``--jobs`` processes of ``--threads`` threads); only the timing needs it idle.
+machine (``--jobs`` processes of ``--threads`` threads); only the timing needs it idle:
 
+    python benchmarks/cpu_batch_size.py --data-root DIR --speed-only --out benchmarks/results/cpu_batch_size_speed.json
     python benchmarks/cpu_batch_size.py --data-root DIR --batch-sizes 32 64 128 256 --seeds 0 1 2 \\
-        --budget 180 --out benchmarks/results/cpu_batch_size.json
+        --budget 180 --precision bf16 --eval-every 250 --speed benchmarks/results/cpu_batch_size_speed.json
 
-``--speed-only`` times and stops (best on an idle machine); ``--speed FILE`` takes the steps/s
-from such a file instead of timing again. The file
-is saved after every run; given the same ``--out`` the runs already there are skipped.
+The result file is saved after every run; given the same ``--out`` the runs already there are
+skipped.
 """
 from __future__ import annotations
 

@@ -119,9 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=_positive(int), metavar="N", help="train on the first N images only")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="where to train; auto picks the GPU when there is one")
-    t.add_argument("--precision", choices=PRECISION_CHOICES, default=None,
-                   help="auto (default): bf16 where the GPU or CPU computes in it natively, fp16 on V100/T4, "
-                        "else fp32; or choose one")
+    t.add_argument("--precision", choices=PRECISION_CHOICES, help="auto (default): 16-bit where native, else fp32")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     s = sub.add_parser("sample", help="write images from a trained checkpoint or a shipped generator",

@@ -256,8 +256,10 @@ from fake_images import random_images  # noqa: E402
 
 
 def _train_cfg(**fields):
+    """fp32 on every CPU: the hand-written steps below compare against the fp32 step."""
     return TrainConfig(**{"batch_size": 8, "steps": 4, "epochs": None, "n_fixed": 4, "sample_every": 2,
-                          "log_every": 1, "checkpoint_every": 100, "checkpoint_minutes": None, **fields})
+                          "log_every": 1, "checkpoint_every": 100, "checkpoint_minutes": None, "precision": "fp32",
+                          **fields})
 
 
 def _batches(n=3):
