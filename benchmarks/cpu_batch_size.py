@@ -33,14 +33,13 @@ import shlex
 import statistics
 import sys
 import time
-import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from tricks import one_run, references, summarise  # benchmarks/tricks.py
+from tricks import in_processes, one_run, references, summarise  # benchmarks/tricks.py
 
 from dcgan_tutorial import train_step
 from dcgan_tutorial.device import cpu_has_native_bf16, hardware_name
@@ -166,21 +165,13 @@ def main() -> None:
                  for seed in args.seeds if seed not in done]
     save()
     jobs.sort(key=lambda job: (args.seeds.index(job[2]), -job[1]))  # every batch size's first seed first
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                batch, run = future.result()
-            except Exception:  # one failed run is reported and the others go on; a rerun retries it
-                print(f"FAILED: batch {futures[future][0]} seed {futures[future][2]}", flush=True)
-                traceback.print_exc()
-                continue
-            entry = results[str(batch)]
-            entry["runs"].append(run)
-            entry["summary"] = summarise(entry["runs"])
-            print(f"batch {batch} seed {run['seed']}: {run['steps']} steps, FID {run['fid_last']:.1f}, "
-                  f"{run['train_seconds']:.0f} s", flush=True)
-            save()
+    for batch, run in in_processes(run_job, jobs, args.jobs, lambda job: f"batch {job[0]} seed {job[2]}"):
+        entry = results[str(batch)]
+        entry["runs"].append(run)
+        entry["summary"] = summarise(entry["runs"])
+        print(f"batch {batch} seed {run['seed']}: {run['steps']} steps, FID {run['fid_last']:.1f}, "
+              f"{run['train_seconds']:.0f} s", flush=True)
+        save()
     print(table(record))
 
 

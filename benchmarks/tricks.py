@@ -105,6 +105,24 @@ def references(data_root) -> tuple:
     return _REFERENCES["refs"]
 
 
+def in_processes(work, jobs: list, n: int, describe):
+    """Yield ``work(job)`` for each job as it finishes, ``n`` at a time, each in its own process.
+
+    A job that fails is reported (``describe(job)`` and its traceback) and the others go on; a
+    rerun of the benchmark retries it.
+    """
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(work, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception:
+                print(f"FAILED: {describe(futures[future])}", flush=True)
+                traceback.print_exc()
+                continue
+            yield result
+
+
 def run_job(job: tuple) -> tuple:
     """One (variant, seed) run in a worker process with ``threads`` torch threads."""
     name, model_over, train_over, steps, seed, eval_every, data_root, threads = job
@@ -249,22 +267,14 @@ def main() -> None:
             jobs += [(name, model_over, train_over, steps, seed, args.eval_every, args.data_root, args.threads)
                      for seed in args.seeds if seed not in done]
         jobs.sort(key=lambda job: args.seeds.index(job[4]))  # every variant's first seed first
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, job): job for job in jobs}
-            for future in as_completed(futures):
-                try:
-                    name, run = future.result()
-                except Exception:  # one failed run is reported and the others go on; a rerun retries it
-                    print(f"FAILED: {futures[future][0]} seed {futures[future][4]}", flush=True)
-                    traceback.print_exc()
-                    continue
-                entry = results[name]
-                entry["runs"].append(run)
-                entry["summary"] = summarise(entry["runs"])
-                print(f"{name} seed {run['seed']}: FID {run['fid_last']:.1f} (best {run['fid_best']:.1f} at step "
-                      f"{run['best_step']}), shares {100 * run['min_share']:.1f}-{100 * run['max_share']:.1f}%, "
-                      f"{run['train_seconds']:.0f} s", flush=True)
-                save()
+        for name, run in in_processes(run_job, jobs, args.jobs, lambda job: f"{job[0]} seed {job[4]}"):
+            entry = results[name]
+            entry["runs"].append(run)
+            entry["summary"] = summarise(entry["runs"])
+            print(f"{name} seed {run['seed']}: FID {run['fid_last']:.1f} (best {run['fid_best']:.1f} at step "
+                  f"{run['best_step']}), shares {100 * run['min_share']:.1f}-{100 * run['max_share']:.1f}%, "
+                  f"{run['train_seconds']:.0f} s", flush=True)
+            save()
 
     singles = args.only or list(VARIANTS)
     run_variants({name: (*VARIANTS[name][:2], args.steps) for name in singles})
