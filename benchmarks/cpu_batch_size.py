@@ -65,9 +65,10 @@ def steps_per_second(batch_sizes: list[int], precisions: list[str], data_root, w
                      repeats: int = 3) -> dict[str, dict[int, float]]:
     """Training steps/s of mnist28 at each batch size and precision: the median of ``repeats``.
 
-    Each timing runs in a fresh process holding one model, as a learner's run does (several
-    models in one process were measured slower, up to 1.25x); the rounds go through every
-    configuration in turn, so a slow spell of the machine touches all of them alike.
+    Each timing runs in a fresh process holding one model, as a learner's run does: with all
+    eight models held in one process, every timing came out slower and bf16 lost most of its
+    lead. The rounds go through every configuration in turn, so a slow spell of the machine
+    touches all of them alike.
     """
     keys = [(p, b) for p in precisions for b in batch_sizes]
     timings = {key: [] for key in keys}
