@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-g", type=_positive(float), help="G's learning rate (overrides --lr)")
     t.add_argument("--lr-d", type=_positive(float), help="D's learning rate (overrides --lr)")
     t.add_argument("--beta1", type=_unit_interval, help="Adam beta1 (paper: 0.5)")
+    t.add_argument("--beta2", type=_unit_interval, help="Adam beta2 (paper: 0.999)")
     t.add_argument("--loss", choices=LOSSES, help="G's loss (default non-saturating); hinge: D's loss too")
     t.add_argument("--nz", type=_positive(int), help="length of the noise vector z")
     t.add_argument("--ngf", type=_positive(int), help="G width")
@@ -205,7 +206,7 @@ def _plan(args):
         model=dict(nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=args.image_size, batchnorm=args.batchnorm,
                    spectral_norm=args.spectral_norm),
         train=dict(dataset=args.dataset, batch_size=args.batch_size, lr_g=args.lr_g or args.lr,
-                   lr_d=args.lr_d or args.lr, beta1=args.beta1, loss=args.loss, seed=args.seed,
+                   lr_d=args.lr_d or args.lr, beta1=args.beta1, beta2=args.beta2, loss=args.loss, seed=args.seed,
                    sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
                    checkpoint_minutes=args.checkpoint_minutes, ema_decay=args.ema_decay,
                    label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
