@@ -7,6 +7,10 @@ curve, and writes the generator with the lowest FID so far to ``RUN_DIR/best_gen
 (the format of the shipped generators: ``pretrained.load_generator_file`` reads it, as does
 ``sample``). Pass *training* images as the reference, so the test set plays no part in the
 choice and can still report the FID of the chosen generator honestly.
+
+Each point of the curve also records ``cpu_seconds``, the CPU time the run has spent training so
+far (measurements excluded): on one thread, the time a learner's core needs to get there. A
+resumed run reads the curve and the best so far back from its run folder and continues them.
 """
 from __future__ import annotations
 
@@ -78,14 +82,37 @@ class FIDTracker(Callback):
         self.best_state: Optional[dict] = None  # that generator's state_dict (on the CPU)
         self.seconds = 0.0  # time spent measuring, so a benchmark can tell it from training time
         self._next = every
+        self._cpu_start: Optional[float] = None  # process CPU time at this process's first step
+        self._cpu_before = 0.0  # CPU seconds of training done before this process (a resumed run)
+        self._cpu_measuring = 0.0  # CPU seconds this process spent measuring
+
+    def _start(self, state: GANState) -> None:
+        """On the first step of this process: continue the curve a resumed run left in its folder."""
+        self._cpu_start = time.process_time()
+        path = None if self.out_dir is None else self.out_dir / "fid_history.json"
+        if path is None or not path.exists():
+            return
+        earlier = json.loads(path.read_text())
+        self.history = [p for p in earlier.get("history", []) if p["step"] <= state.step]
+        if not self.history:  # the folder held another run's curve: start afresh
+            return
+        best = min(self.history, key=lambda p: p["fid"])
+        self.best = {"step": best["step"], "fid": best["fid"]}
+        last = self.history[-1]
+        if "cpu_seconds" in last:  # the steps between the last point and the checkpoint, at the run's mean rate
+            self._cpu_before = last["cpu_seconds"] * state.step / max(last["step"], 1)
+        self._next = (state.step // self.every + 1) * self.every
 
     def measure(self, state: GANState) -> float:
         """FID of the evaluated generator now; records it and keeps the generator if it is the best."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
+        if self._cpu_start is None:
+            self._start(state)
         G = evaluated_generator(state)
         fakes = generator_samples(G, self.n, seed=self.seed)  # the same noise every time
         fid = self.fid(fakes)
-        point = {"step": state.step, "fid": fid}
+        cpu_seconds = self._cpu_before + (cpu - self._cpu_start) - self._cpu_measuring
+        point = {"step": state.step, "fid": fid, "cpu_seconds": round(cpu_seconds, 3)}
         self.history.append(point)
         if self.best is None or fid < self.best["fid"]:
             self.best = point
@@ -93,9 +120,12 @@ class FIDTracker(Callback):
             self._write_best(state)
         self._write_history()
         self.seconds += time.perf_counter() - start
+        self._cpu_measuring += time.process_time() - cpu
         return fid
 
     def on_log(self, state: GANState, records: dict[str, list]) -> None:
+        if self._cpu_start is None:
+            self._start(state)
         if state.step >= self._next:
             self.measure(state)
             self._next = (state.step // self.every + 1) * self.every
