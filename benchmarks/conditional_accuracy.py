@@ -27,6 +27,7 @@ from dcgan_tutorial.classifier import load_classifier
 from dcgan_tutorial.data import load_images
 from dcgan_tutorial.metrics import class_coverage, classifier_fid, conditional_accuracy, generator_samples
 from dcgan_tutorial.device import hardware_name
+from dcgan_tutorial.runfolder import RunFolder
 
 
 def main() -> None:
@@ -49,8 +50,8 @@ def main() -> None:
     print(" ".join(command[1:]), flush=True)
     subprocess.run(command, check=True)
 
-    G, model_cfg = load_generator(run_dir / "checkpoint.pt")
-    step = int(read_checkpoint(run_dir / "checkpoint.pt")["step"])
+    G, model_cfg = load_generator(RunFolder(run_dir).checkpoint)
+    step = int(read_checkpoint(RunFolder(run_dir).checkpoint)["step"])
     classifier = load_classifier("mnist")
     shares = conditional_accuracy(G, classifier, n_per_class=args.n_per_class)
     fakes = generator_samples(G, 10_000)

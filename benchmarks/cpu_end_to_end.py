@@ -42,12 +42,12 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from dcgan_tutorial.callbacks import CollapseWarning
-from dcgan_tutorial.checkpoint import CheckpointWriter
 from dcgan_tutorial.data import resolve_data_root
 from dcgan_tutorial.device import cpu_has_native_bf16, hardware_name
-from dcgan_tutorial.run import SaveProgressImages, plan_run, prepare_run
+from dcgan_tutorial.run import plan_run, prepare_run
 from dcgan_tutorial.runfolder import RunFolder
 from dcgan_tutorial.train import train_gan, train_step
+from dcgan_tutorial.watchers import CheckpointWriter, SaveProgressImages
 
 
 class PackageRun:

@@ -3,7 +3,7 @@
 Runs the CLI's whole run (``run.train_run``: the loop ``train_gan`` with its progress bar,
 collapse warning, progress images and checkpoints) for ``--steps`` steps and times each part
 by wrapping it: the training step, fetching a batch (index, scale), reading the statistics
-back (``_flush``), the fixed-noise grids (``_keep_sample``, and the PNG each one becomes), the
+back (``_Recorder.flush``), the fixed-noise grids (``_Recorder.keep_sample``, and the PNG each one becomes), the
 checkpoints, the progress bar. What is left over is the loop's own bookkeeping. The loop's
 cost is reported as (whole loop - steps) / steps: the issue's target is at most 5%.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from dcgan_tutorial import checkpoint, device, run, train
+from dcgan_tutorial import callbacks, device, run, train, watchers
 from dcgan_tutorial.train import train_step
 from dcgan_tutorial.callbacks import CollapseWarning
 
@@ -97,14 +97,14 @@ def profile_run(args, out_dir: Path) -> dict:
     """One timed run of ``args.preset`` for ``args.steps`` steps; the parts and their shares."""
     timers = Timers()
     timers.wrap(train, "train_step", "train_step")
-    timers.wrap(train, "_flush", "_flush (read back, check, record)")
-    timers.wrap(train, "_keep_sample", "_keep_sample (fixed-noise grid)")
-    timers.wrap(run.SaveProgressImages, "on_sample", "  of which: progress PNG")
+    timers.wrap(train._Recorder, "flush", "_flush (read back, check, record)")
+    timers.wrap(train._Recorder, "keep_sample", "_keep_sample (fixed-noise grid)")
+    timers.wrap(watchers.SaveProgressImages, "on_sample", "  of which: progress PNG")
     timers.wrap(CollapseWarning, "on_log", "  of which: collapse check")
-    timers.wrap(checkpoint.CheckpointWriter, "on_checkpoint", "checkpoints")
+    timers.wrap(watchers.CheckpointWriter, "on_checkpoint", "checkpoints")
     timers.wrap_batches(run.InMemoryLoader)
     timers.wrap(run, "train_gan", "train_gan (whole loop)")
-    train.tqdm = TimedBar(timers, train.tqdm)
+    callbacks.tqdm = TimedBar(timers, callbacks.tqdm)
     plan = run.plan_run(args.preset, train={"batch_size": args.batch_size, "seed": args.seed},
                         limits={"steps": args.steps})
     result = run.train_run(plan, out_dir, device="cpu", data_root=args.data_root, progress=True,

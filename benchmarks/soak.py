@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from dcgan_tutorial.checkpoint import CheckpointError, read_checkpoint  # noqa: E402
 from dcgan_tutorial.device import hardware_name  # noqa: E402
+from dcgan_tutorial.runfolder import RunFolder  # noqa: E402
 
 
 def same(a, b, where: str = "") -> list[str]:
@@ -90,7 +91,7 @@ def main() -> int:
     soak, kills, attempts, completed, log = work / "soak", 0, 0, 0, []
     while True:
         attempts += 1
-        resume = ["--resume", str(soak)] if (soak / "checkpoint.pt").exists() else []
+        resume = ["--resume", str(soak)] if RunFolder(soak).checkpoint.exists() else []
         before = read_checkpoint(soak)["step"] if resume else 0
         proc = subprocess.Popen(train + ["--out", str(soak)] + resume, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -109,7 +110,7 @@ def main() -> int:
         if proc.returncode == -signal.SIGKILL:
             kills += 1
             try:
-                after = read_checkpoint(soak)["step"] if (soak / "checkpoint.pt").exists() else 0
+                after = read_checkpoint(soak)["step"] if RunFolder(soak).checkpoint.exists() else 0
             except CheckpointError as err:
                 print(f"FAIL: checkpoint unreadable after a kill: {err}", flush=True)
                 return 1

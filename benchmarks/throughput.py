@@ -40,7 +40,9 @@ from dcgan_tutorial.device import (SpeedSettings, cuda_precision, hardware_name,
 from dcgan_tutorial.losses import d_loss, g_loss_non_saturating
 from dcgan_tutorial.models import build_models
 from dcgan_tutorial.presets import get_preset
-from dcgan_tutorial.train import d_step, g_step, make_state, train_step
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import d_step, g_step, train_step
+from dcgan_tutorial.tricks import PaperView
 
 
 def _sync(device: torch.device) -> None:
@@ -246,7 +248,8 @@ class VariantLoop(_Batches):
         if settings.compile:  # as make_state does with TrainConfig(compile=True)
             G, D = torch.compile(G), torch.compile(D)
         self.state = replace(state, G=G, D=D, opt_g=opt_g, opt_d=opt_d, speed=settings,
-                             d_update=make_update(settings, device), g_update=make_update(settings, device))
+                             d_backward_and_step=make_update(settings, device),
+                             g_backward_and_step=make_update(settings, device))
 
     def step(self) -> None:
         train_step(self.state, self.next_batch())
@@ -293,8 +296,9 @@ class GraphedLoop(_Batches):
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.settings.bf16, cache_enabled=False):
             z = torch.randn(self.real.shape[0], self.nz, 1, 1, device=self.real.device)
             fake = self.G(z)
-            stats = d_step(self.D, self.opt_d, self.real, fake.detach(), self.train_cfg.d_loss_reduction)
-            stats.update(g_step(self.D, self.opt_g, fake, self.train_cfg.loss))
+            view = PaperView(self.train_cfg.loss, self.train_cfg.d_loss_reduction)
+            stats = d_step(self.D, self.opt_d, self.real, fake.detach(), view)
+            stats.update(g_step(self.D, self.opt_g, fake, view))
         return stats
 
     def step(self) -> None:

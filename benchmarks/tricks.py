@@ -42,7 +42,8 @@ from dcgan_tutorial.classifier import load_classifier
 from dcgan_tutorial.device import hardware_name
 from dcgan_tutorial.metrics import class_coverage, generator_samples
 from dcgan_tutorial.run import RunPlan, plan_run, prepare_run
-from dcgan_tutorial.tricks.fid_tracker import FIDTracker, ReferenceFID, evaluated_generator
+from dcgan_tutorial.metrics import ReferenceFID
+from dcgan_tutorial.watchers import FIDTracker, evaluated_generator
 
 BASELINE = "baseline"
 # name: (ModelConfig overrides, TrainConfig overrides, what it is). The values are the papers'

@@ -1,18 +1,18 @@
 """Callbacks: how a notebook, a widget or the CLI watches ``train_gan`` without the loop knowing them.
 
-``Callback`` is the interface; ``CollapseWarning`` is one that warns when a player has won.
-The checkpoint writer is ``checkpoint.CheckpointWriter``; the live widget view is
-``notebook.LivePlots``.
+``Callback`` is the interface; ``ProgressBar`` and ``CollapseWarning`` are two that watch any
+run. What a run writes as it goes (checkpoints, progress grids, the best and the averaged
+generator) is in ``watchers``; the live widget view is ``notebook.LivePlots``.
 """
 from __future__ import annotations
 
+import math
 import warnings
-from typing import TYPE_CHECKING
 
 import torch
+from tqdm.auto import tqdm
 
-if TYPE_CHECKING:  # annotations only: train.py imports this module
-    from .train import GANState
+from .state import STAT_KEYS, GANState
 
 
 class Callback:
@@ -29,6 +29,21 @@ class Callback:
 
     def on_train_end(self, state: GANState) -> None:
         """Training stopped normally (limit reached or stop requested)."""
+
+
+class ProgressBar(Callback):
+    """A tqdm bar of the steps done, with the latest losses and D outputs; ``train_gan(progress=True)``."""
+
+    def __init__(self, last_step: float, first_step: int = 0):
+        total = None if math.isinf(last_step) else int(last_step)
+        self.bar = tqdm(total=total, initial=first_step, unit="step", desc="training")
+
+    def on_log(self, state: GANState, records: dict[str, list]) -> None:
+        self.bar.set_postfix({k: f"{records[k][-1]:.3f}" for k in STAT_KEYS})
+        self.bar.update(len(records["step"]))
+
+    def on_train_end(self, state: GANState) -> None:
+        self.bar.close()
 
 
 class CollapseWarning(Callback):

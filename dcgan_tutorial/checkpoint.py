@@ -11,19 +11,17 @@ with ``torch.load(..., weights_only=True)``, which refuses to run code from a fi
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .callbacks import Callback
 from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, config_to_dict
 from .distributed import unwrap
 from .models import build_generator
 from .runfolder import disk_full, resolve_checkpoint_path
-from .train import GANState, make_state
+from .state import GANState, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
 FORMAT_VERSION = 1
@@ -66,8 +64,7 @@ def _trick_states(state: GANState) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if state.ema is not None:
         out["ema"] = {"G": state.ema.G.state_dict(), "updates": state.ema.updates}
-    scalers = {name: update.scaler.state_dict() for name, update in (("d", state.d_update), ("g", state.g_update))
-               if hasattr(update, "scaler")}
+    scalers = {name: update.scaler.state_dict() for name, update in _updates(state) if hasattr(update, "scaler")}
     if scalers:
         out["scalers"] = scalers
     return out
@@ -78,9 +75,14 @@ def _restore_trick_states(state: GANState, data: dict[str, Any]) -> None:
     if state.ema is not None and "ema" in data:
         state.ema.G.load_state_dict(data["ema"]["G"])
         state.ema.updates = int(data["ema"]["updates"])
-    for name, update in (("d", state.d_update), ("g", state.g_update)):
+    for name, update in _updates(state):
         if hasattr(update, "scaler") and name in data.get("scalers", {}):
             update.scaler.load_state_dict(data["scalers"][name])
+
+
+def _updates(state: GANState) -> tuple[tuple[str, Any], ...]:
+    """Each optimiser's update under its name in the checkpoint ("d", "g"): fp16's carry a loss scaler."""
+    return ("d", state.d_backward_and_step), ("g", state.g_backward_and_step)
 
 
 def _umask() -> int:
@@ -137,11 +139,17 @@ def read_pt(path: str | os.PathLike, what: str, fix: str, error: type[Exception]
                     f"it was run): {first}. {fix[0].upper() + fix[1:]}") from err
 
 
+CHECKPOINT_FIX = "give the path of a .pt file written by 'python -m dcgan_tutorial train'"
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """The raw contents of a checkpoint, checked; any problem is a ``CheckpointError`` that says what."""
     path = resolve_checkpoint_path(path)
-    data = read_pt(path, "dcgan_tutorial checkpoint",
-                   "give the path of a .pt file written by 'python -m dcgan_tutorial train'")
+    return check_checkpoint(read_pt(path, "dcgan_tutorial checkpoint", CHECKPOINT_FIX), path)
+
+
+def check_checkpoint(data: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """``data`` (read from ``path``) if it is a complete checkpoint this version reads, else a ``CheckpointError``."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a dcgan_tutorial checkpoint (no '{FORMAT}' marker)")
     if data.get("format_version") != FORMAT_VERSION:
@@ -156,8 +164,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 def configs_of(data: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs stored in a checkpoint."""
     try:
-        return (config_from_dict(ModelConfig, data["model_config"]).validate(),
-                config_from_dict(TrainConfig, data["train_config"]).validate())
+        return (config_from_dict(ModelConfig, data["model_config"]),
+                config_from_dict(TrainConfig, data["train_config"]))
     except (ConfigError, TypeError) as err:
         raise CheckpointError(f"the checkpoint's configuration cannot be used: {err}") from err
 
@@ -206,7 +214,12 @@ def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cp
 
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
     """Only the generator of a checkpoint (in eval mode) and its model config, for sampling."""
-    data = read_checkpoint(path)
+    return generator_of(read_checkpoint(path), path, device)
+
+
+def generator_of(data: dict[str, Any], path: str | os.PathLike,
+                 device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
+    """The generator (eval mode) and model config held by a checkpoint's contents (``read_checkpoint``)."""
     model_cfg, _ = configs_of(data)
     G = build_generator(model_cfg)  # the checkpoint's architecture: dcgan, a seed's, or conditional
     try:
@@ -214,39 +227,3 @@ def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") 
     except RuntimeError as err:
         raise CheckpointError(f"{path}: its generator weights do not match its configuration: {err}") from err
     return G.to(device).eval(), model_cfg
-
-
-class CheckpointWriter(Callback):
-    """Save the state to ``path`` whenever ``train_gan`` says it is a good time.
-
-    ``path`` always holds the latest checkpoint (written atomically). The last ``keep``
-    checkpoints also stay in ``history_dir / "step_NNNNNNN.pt"`` (default: a ``checkpoints``
-    folder beside ``path``; hard links to the same bytes where the file system allows, so they
-    cost no extra writes).
-    """
-
-    def __init__(self, path: str | os.PathLike, keep: int = 3, history_dir: str | os.PathLike | None = None):
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
-            raise ConfigError("keep", keep, "use a whole number >= 0 (0 keeps only the latest checkpoint)")
-        self.path, self.keep = Path(path), keep
-        self.history_dir = Path(history_dir) if history_dir is not None else self.path.parent / "checkpoints"
-
-    def on_checkpoint(self, state: GANState) -> None:
-        save_checkpoint(state, self.path)
-        if self.keep == 0:
-            return
-        self.history_dir.mkdir(exist_ok=True)
-        kept = self.history_dir / f"step_{state.step:07d}.pt"
-        tmp = kept.with_name(f".{kept.name}.tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            try:
-                os.link(self.path, tmp)
-            except OSError:  # no hard links here (some network or Windows file systems): copy
-                shutil.copyfile(self.path, tmp)
-            os.replace(tmp, kept)
-        except OSError as err:  # a copy on a full disk: nothing half-written stays
-            tmp.unlink(missing_ok=True)
-            raise disk_full(err, self.history_dir, kept.name) or err
-        for old in sorted(self.history_dir.glob("step_*.pt"))[:-self.keep]:
-            old.unlink()

@@ -19,7 +19,8 @@ DATASET_CHANNELS = {"mnist": 1, "fashion-mnist": 1, "cifar10": 3, "folder": 3}
 LOSSES = ("non-saturating", "saturating", "hinge")  # hinge: D and G both use the hinge loss
 ACTIVATIONS = ("relu", "leaky")
 D_LOSS_REDUCTIONS = ("sum", "mean")
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # TrainConfig.precision; "auto": by hardware (device.py)
+PRECISIONS = ("fp32", "bf16", "fp16")  # the autocast of a step (device.py); fp16 with loss scaling
+PRECISION_CHOICES = ("auto", *PRECISIONS)  # TrainConfig.precision; "auto": by hardware (device.py)
 
 
 class ConfigError(ValueError):
@@ -87,7 +88,11 @@ class ModelConfig:
         """G and D take class labels as well (``G(z, labels)``, ``D(images, labels)``)."""
         return self.n_classes > 0
 
+    def __post_init__(self):  # the one check of a config: one that exists is valid
+        self.validate()
+
     def validate(self) -> "ModelConfig":
+        """Every value allowed, or a ``ConfigError`` naming the first that is not; returns the config."""
         if self.g_activation not in ACTIVATIONS:
             _fail("g_activation", self.g_activation, f"choose one of {', '.join(ACTIVATIONS)}")
         if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int) or self.n_classes < 0:
@@ -129,7 +134,7 @@ class TrainConfig:
     # and every this many minutes (None: by steps only), the first after one minute: paper64 on a CPU
     # does 1,000 steps in about 25 minutes, so a crash or a closed laptop loses at most 5 minutes
     checkpoint_minutes: Optional[float] = 5
-    fast: bool = True  # the device's fastest settings (speed.py); False: the plain fp32 path
+    fast: bool = True  # the device's fastest settings (device.py); False: the plain fp32 path
     compile: bool = False  # torch.compile G and D: pays off on a GPU, its compile time does not on a CPU
     # "auto": the 16-bit autocast this hardware runs natively (device.py), else fp32; or choose
     # "fp32", "bf16" or "fp16" (fp16 with loss scaling: CUDA GPUs only)
@@ -144,7 +149,11 @@ class TrainConfig:
     r1_gamma: float = 0.0  # 0: off; else the weight of the R1 penalty on reals (Mescheder et al. 2018)
     fid_every: int = 0  # 0: off; else measure FID every this many steps and keep the best G in the run folder
 
+    def __post_init__(self):  # the one check of a config: one that exists is valid
+        self.validate()
+
     def validate(self) -> "TrainConfig":
+        """Every value allowed, or a ``ConfigError`` naming the first that is not; returns the config."""
         if self.dataset not in DATASETS:
             _fail("dataset", self.dataset, f"choose one of {', '.join(DATASETS)}")
         if self.loss not in LOSSES:

@@ -25,9 +25,8 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from .config import ConfigError
+from .config import PRECISIONS, ConfigError
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -122,9 +121,7 @@ def speed_settings(device: torch.device, fast: bool = True, compile: bool = Fals
     memory a step frees (``keep_freed_cpu_memory``, once per process); ``make_state`` asks for
     them before building.
     """
-    if precision != "auto":
-        if precision not in PRECISIONS:
-            raise ConfigError("precision", precision, f"choose one of auto, {', '.join(PRECISIONS)}")
+    if precision != "auto":  # which values exist is checked by TrainConfig and SpeedSettings; here: this device
         if precision == "fp16" and device.type != "cuda":
             raise ConfigError("precision", precision, f"fp16 with loss scaling runs on a CUDA GPU; on "
                                                       f"{device.type} use 'auto', 'fp32' or 'bf16'")

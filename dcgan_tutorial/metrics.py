@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .classifier import ClassifierFeatures, DigitClassifier, load_classifier
 from .data.pixels import scale_images, unscale_images
@@ -34,6 +33,8 @@ from .sample import generate, sample_images, sample_labels, sample_noise
 def classifier_fid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier | None = None,
                    batch_size: int = 1000) -> float:
     """FID between two image sets (N, C, H, W), uint8 or float in [-1, 1], on the classifier's features."""
+    from torchmetrics.image.fid import FrechetInceptionDistance  # on first use: `--help` starts without it
+
     classifier = classifier or load_classifier()
     device = next(classifier.parameters()).device
     fid = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=True).to(device)
@@ -41,6 +42,33 @@ def classifier_fid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClas
         for batch in images.split(batch_size):
             fid.update(batch.to(device), real=is_real)
     return float(fid.compute())
+
+
+class ReferenceFID:
+    """``classifier_fid`` against a fixed set of real images whose features are computed once.
+
+    reference: (N, nc, H, W) uint8 or [-1, 1] real images. Calling it with generated images
+    (M, nc, H, W) returns their FID; measuring many generators against the same reference
+    (during training, or one per run of a benchmark) then costs only the generated images.
+    """
+
+    def __init__(self, reference: torch.Tensor, classifier: DigitClassifier | None = None, batch_size: int = 1000):
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        self.classifier = classifier or load_classifier()
+        self.batch_size = batch_size
+        device = next(self.classifier.parameters()).device
+        self.metric = FrechetInceptionDistance(feature=ClassifierFeatures(self.classifier),
+                                               reset_real_features=False).to(device)
+        for batch in reference.split(batch_size):
+            self.metric.update(batch.to(device), real=True)
+
+    def __call__(self, fakes: torch.Tensor) -> float:
+        self.metric.reset()  # forgets the previous fakes, keeps the reference's features
+        device = next(self.classifier.parameters()).device
+        for batch in fakes.split(self.batch_size):
+            self.metric.update(batch.to(device), real=False)
+        return float(self.metric.compute())
 
 
 @dataclass
@@ -150,10 +178,12 @@ class InceptionUnavailable(RuntimeError):
     """The Inception network for the standard FID cannot be had here; the message says what to do."""
 
 
-def _inception_fid_metric() -> FrechetInceptionDistance:
+def _inception_fid_metric():
     """torchmetrics' standard FID (Inception-v3, 2048 features); its weights are downloaded on first use."""
     from pathlib import Path
     from urllib.error import URLError
+
+    from torchmetrics.image.fid import FrechetInceptionDistance
 
     weights = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_URL.rsplit("/", 1)[1]
     try:

@@ -21,16 +21,19 @@ from typing import Any, Callable, Optional, Sequence
 
 import torch
 
-from . import distributed, viz
+from . import distributed
 from .callbacks import Callback, CollapseWarning
-from .checkpoint import CheckpointWriter, configs_of, read_checkpoint, state_from_checkpoint
+from .classifier import load_classifier
+from .checkpoint import configs_of, read_checkpoint, state_from_checkpoint
 from .config import DATASET_CHANNELS, DATASETS, ConfigError, ModelConfig, TrainConfig
 from .data import InMemoryLoader, make_loader
 from .device import pick_device
 from .models import architecture
 from .presets import DEFAULT_PRESET, get_preset
 from .runfolder import RunFolder, RunFolderError, disk_full, ensure_writable, resolve_checkpoint_path
-from .train import GANState, make_state, train_gan
+from .state import GANState, make_state
+from .train import train_gan
+from .watchers import CheckpointWriter, EMAWriter, FIDTracker, SaveProgressImages
 
 STOP_LIMITS = ("steps", "epochs", "time_budget")
 
@@ -76,7 +79,7 @@ def plan_run(preset: Optional[str] = None, resume: Optional[str | os.PathLike] =
             raise ConfigError("dataset", dataset, f"choose one of {', '.join(DATASETS)}")
         model_cfg = dataclasses.replace(p.model, **{"nc": DATASET_CHANNELS[dataset], **model})  # grey or colour
         base = p.train
-    train_cfg = dataclasses.replace(base, **train).validate()
+    train_cfg = dataclasses.replace(base, **train)  # checked as it is made (config.py)
     architecture(model_cfg)  # every model value, including what this architecture allows
     return RunPlan(model_cfg, train_cfg, data, None if resume is None else str(resolve_checkpoint_path(resume)))
 
@@ -95,23 +98,8 @@ def prepare_run(plan: RunPlan, device: torch.device | str = "cpu", data_root=Non
     return state, loader
 
 
-class SaveProgressImages(Callback):
-    """Write each new fixed-noise grid to ``RUN_DIR/progress/step_NNNNNN.png``."""
-
-    def __init__(self, folder: RunFolder):
-        self.folder = folder
-
-    def on_sample(self, state: GANState, images: torch.Tensor) -> None:
-        fig = viz.plt.figure(figsize=(4, 4))
-        viz.show_grid(images, ax=fig.gca(), title=f"step {state.step}")
-        viz.save_figure(fig, self.folder.progress_image(state.step))
-
-
 def fid_tracker(plan: RunPlan, loader: InMemoryLoader, out: str | os.PathLike) -> Callback:
     """FID every ``fid_every`` steps against 10,000 training images (the first of a fixed shuffle)."""
-    from .classifier import load_classifier
-    from .tricks.fid_tracker import FIDTracker
-
     classifier = load_classifier(plan.train_cfg.dataset)  # a clear error for data without a shipped classifier
     pick = torch.randperm(len(loader.images), generator=torch.Generator().manual_seed(0))[:10_000]
     return FIDTracker(loader.images[pick].cpu(), every=plan.train_cfg.fid_every, out_dir=out, classifier=classifier)
@@ -139,6 +127,8 @@ class RunResult:
 
 def write_run_outputs(state: GANState, folder: RunFolder) -> None:
     """The curves (PNG and JSON) and the training GIF of a finished run."""
+    from . import viz  # matplotlib on first use: `python -m dcgan_tutorial --help` starts without it
+
     viz.save_figure(viz.plot_history(state.history), folder.losses)
     viz.save_gif(state.samples, folder.gif)
     folder.history.write_text(json.dumps(state.history))
@@ -171,7 +161,6 @@ def train_run(plan: RunPlan, out: str | os.PathLike, *, device: torch.device | s
             if plan.train_cfg.fid_every:  # FID during training; the best G goes to RUN_DIR/best_generator.pt
                 watchers.append(fid_tracker(plan, loader, folder.root))
             if state.ema is not None:  # the averaged G, at every checkpoint: RUN_DIR/ema_generator.pt
-                from .tricks.files import EMAWriter
                 watchers.append(EMAWriter(folder.root))
             log(f"training {plan.model_cfg} on {plan.train_cfg.dataset} ({len(loader.images)} images, "
                 f"{len(loader)} steps per epoch, {world} process(es)) on {device}")

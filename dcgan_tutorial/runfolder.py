@@ -6,6 +6,9 @@
     RUN_DIR/losses.png               the loss and D-output curves
     RUN_DIR/training.gif             the fixed-noise grids as an animation
     RUN_DIR/history.json             the curves' numbers
+    RUN_DIR/best_generator.pt        with --fid-every: the generator of the lowest FID so far (a generator file)
+    RUN_DIR/fid_history.json         with --fid-every: every FID measured, and the best
+    RUN_DIR/ema_generator.pt         with --ema-decay: the moving average of G's weights (a generator file)
     RUN_DIR/.lock                    while a run writes the folder: its process id, host and start time
 """
 from __future__ import annotations
@@ -62,6 +65,18 @@ class RunFolder:
     @property
     def history(self) -> Path:
         return self.root / "history.json"
+
+    @property
+    def best_generator(self) -> Path:
+        return self.root / "best_generator.pt"
+
+    @property
+    def fid_history(self) -> Path:
+        return self.root / "fid_history.json"
+
+    @property
+    def ema_generator(self) -> Path:
+        return self.root / "ema_generator.pt"
 
     @property
     def lock_file(self) -> Path:

@@ -7,11 +7,9 @@ images through ``generate``, so evaluation mode and class labels are handled in 
 from __future__ import annotations
 
 import os
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import torch
 from torch import nn
@@ -21,6 +19,7 @@ from torchvision.utils import save_image
 from . import distributed
 from .config import ConfigError
 from .data.pixels import unscale_images
+from .interrupt import StopOnCtrlC
 from .models import class_labels, n_classes_of
 
 
@@ -104,12 +103,7 @@ def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | N
     images: (N, nc, H, W) in [-1, 1]. The grid shows at most ``GRID_MAX`` of them (``grid_picks``).
     Returns the paths of the single-image files.
     """
-    out_dir = Path(out_dir)
-    image_dir = out_dir / "images"
-    image_dir.mkdir(parents=True, exist_ok=True)
-    paths = _write_images(unscale_images(images).cpu(), image_dir, 0, max(4, len(str(len(images) - 1))))
-    _write_grid(images[grid_picks(len(images))], out_dir / "grid.png", nrow)
-    return paths
+    return _write_files([images], len(images), out_dir, nrow)[0]
 
 
 @dataclass
@@ -130,21 +124,6 @@ class SampleFiles:
         return f"{stopped}wrote {self.written} images{what} to {self.image_dir}/{grid}"
 
 
-class _CtrlC:
-    """Ctrl-C (SIGINT) sets ``requested`` instead of interrupting: the batch being written completes."""
-
-    requested, previous = False, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, lambda signum, frame: setattr(self, "requested", True))
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-
-
 def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 0, class_index: Optional[int] = None,
                   batch_size: int = SAMPLE_BATCH, nrow: Optional[int] = None) -> SampleFiles:
     """``n`` images from G as ``out_dir/images/sample_*.png`` and a grid of at most ``GRID_MAX`` in ``out_dir/grid.png``.
@@ -156,22 +135,39 @@ def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 
     """
     sample_labels(G, 1, class_index)  # a bad class is an error before anything is written
     n_classes, device = n_classes_of(G), next(G.parameters()).device
+    noise = torch.Generator().manual_seed(seed)
+
+    def batches(ctrl_c: StopOnCtrlC):
+        for start in range(0, n, batch_size):
+            if ctrl_c.requested:  # every file written so far is complete
+                return
+            stop = min(n, start + batch_size)
+            z = torch.randn(stop - start, G.nz, 1, 1, generator=noise).to(device)  # sample_noise, a batch at a time
+            labels = None
+            if n_classes:  # class_labels(n, n_classes)[start:stop], or the one class asked for
+                labels = (torch.full((stop - start,), class_index) if class_index is not None
+                          else torch.arange(start, stop) * n_classes // n).long().to(device)
+            yield generate(G, z, labels).cpu()
+
+    with StopOnCtrlC() as ctrl_c:
+        paths, grid, in_grid = _write_files(batches(ctrl_c), n, out_dir,
+                                            nrow or (n_classes if class_index is None else None))
+    return SampleFiles(Path(out_dir) / "images", grid, len(paths), in_grid, len(paths) < n, n)
+
+
+def _write_files(batches: Iterable[torch.Tensor], n: int, out_dir: str | os.PathLike,
+                 nrow: Optional[int]) -> tuple[list[Path], Optional[Path], int]:
+    """The one writer of sample files: batches of images in [-1, 1] to ``images/sample_*.png``, then the grid.
+
+    ``n``: the images asked for (the batches may stop early). Returns (the image files, the grid
+    or None when no image was written, the number of images in the grid).
+    """
     image_dir = Path(out_dir) / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
-    noise, width = torch.Generator().manual_seed(seed), max(4, len(str(n - 1)))
-    picks, picked, written = grid_picks(n), [], 0
-    with _CtrlC() as ctrl_c:
-        while written < n and not ctrl_c.requested:
-            stop = min(n, written + batch_size)
-            z = torch.randn(stop - written, G.nz, 1, 1, generator=noise).to(device)  # sample_noise, a batch at a time
-            labels = None
-            if n_classes:  # class_labels(n, n_classes)[written:stop], or the one class asked for
-                labels = (torch.full((stop - written,), class_index) if class_index is not None
-                          else torch.arange(written, stop) * n_classes // n).long().to(device)
-            images = generate(G, z, labels).cpu()
-            _write_images(unscale_images(images), image_dir, written, width)
-            picked += [images[i - written].clone() for i in picks[len(picked):] if i < stop]  # not the batch
-            written = stop
-    grid = _write_grid(torch.stack(picked), Path(out_dir) / "grid.png",
-                       nrow or (n_classes if class_index is None else None)) if picked else None
-    return SampleFiles(image_dir, grid, written, len(picked), written < n, n)
+    width, picks, picked, paths = max(4, len(str(n - 1))), grid_picks(n), [], []
+    for images in batches:
+        start, stop = len(paths), len(paths) + len(images)
+        paths += _write_images(unscale_images(images).cpu(), image_dir, start, width)
+        picked += [images[i - start].clone() for i in picks[len(picked):] if i < stop]  # not the batch
+    grid = _write_grid(torch.stack(picked), Path(out_dir) / "grid.png", nrow) if picked else None
+    return paths, grid, len(picked)

@@ -1,8 +1,9 @@
 """The training state: everything a step changes and a checkpoint stores, made fresh from the configs.
 
 ``make_state`` seeds and builds G and D (the DCGAN init), both Adam optimisers, the fixed
-noise of the sample grids and the noise stream of the steps; ``train.py`` changes the state
-one step at a time, ``checkpoint.py`` saves and restores it.
+noise of the sample grids and the noise stream of the steps, and binds the run's options once:
+the view of the step (the paper's, or the tricks'), the precision and its updates, the EMA.
+``train.py`` changes the state one step at a time, ``checkpoint.py`` saves and restores it.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from torch import nn
 from .config import ModelConfig, TrainConfig
 from .device import PLAIN, SpeedSettings, backward_and_step, make_adam, make_update, prepare_model, speed_settings
 from .models import build_models, class_labels
-from .tricks import EMA, DTricks
+from .tricks import DTricks, PaperView
+from .tricks.ema import EMA
 
-HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")  # what a step returns, one number each
+HISTORY_KEYS = ("step", *STAT_KEYS)  # state.history: the step of each record, then the statistics
 
 
 @dataclass
@@ -36,15 +39,14 @@ class GANState:
     epoch: int = 0  # complete passes over the data
     history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, uint8 G(fixed_z))
-    speed: SpeedSettings = PLAIN  # how the step runs fast on this device (device.py)
+    speed: SpeedSettings = PLAIN  # the precision (autocast) and memory layout of a step on this device
     stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
     interrupted: bool = False  # training ended because of a stop request
     fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
-    g_grads_only: bool = True  # g_step computes G's gradients only; False under DDP (distributed.py)
+    view: PaperView = field(default_factory=PaperView)  # what D sees, and the losses: the paper's or DTricks
     # each optimiser's "loss.backward(); opt.step()": with its own loss scaler under fp16 (device.py)
-    d_update: Callable = backward_and_step
-    g_update: Callable = backward_and_step
-    tricks: Optional[DTricks] = None  # what D sees and D's loss, when a trick asks (tricks/); None: the plain step
+    d_backward_and_step: Callable = backward_and_step
+    g_backward_and_step: Callable = backward_and_step
     ema: Optional[EMA] = None  # the moving average of G's weights, when train_cfg.ema_decay > 0
 
     @property
@@ -54,8 +56,6 @@ class GANState:
 
 def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device | str = "cpu") -> GANState:
     """Fresh G, D (DCGAN init), Adam optimisers, ``fixed_z`` and noise stream, all from ``train_cfg.seed``."""
-    model_cfg.validate()
-    train_cfg.validate()
     device = torch.device(device)
     speed = speed_settings(device, train_cfg.fast, train_cfg.compile, train_cfg.precision)
     torch.manual_seed(train_cfg.seed)  # G and D's initial weights
@@ -73,8 +73,8 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     fixed_labels = None
     if model_cfg.conditional:  # a grid row per class
         fixed_labels = class_labels(train_cfg.n_fixed, model_cfg.n_classes, device)
-    tricks = DTricks.from_config(train_cfg, generator=noise_gen)  # None when every trick is off
+    view = DTricks.from_config(train_cfg, generator=noise_gen)  # the paper's view when every trick is off
     ema = EMA(G, train_cfg.ema_decay) if train_cfg.ema_decay > 0 else None
     return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed,
-                    fixed_labels=fixed_labels, d_update=make_update(speed, device),
-                    g_update=make_update(speed, device), tricks=tricks, ema=ema)
+                    fixed_labels=fixed_labels, view=view, d_backward_and_step=make_update(speed, device),
+                    g_backward_and_step=make_update(speed, device), ema=ema)

@@ -25,6 +25,7 @@ from dcgan_tutorial.classifier import load_classifier
 from dcgan_tutorial.data import load_images
 from dcgan_tutorial.metrics import class_coverage, classifier_fid, generator_samples
 from dcgan_tutorial.pretrained import PRETRAINED, export_generator, load_generator_file
+from dcgan_tutorial.runfolder import RunFolder
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
     train, _ = load_images("mnist", args.data_root, train=True)
     test = test[:args.n_real]
     train = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:args.n_real]]
-    paths = sorted((Path(args.run_dir) / "checkpoints").glob("step_*.pt"))[:: args.every]
+    paths = sorted(RunFolder(args.run_dir).kept_checkpoints.glob("step_*.pt"))[:: args.every]
     if not paths:
         raise SystemExit(f"fid_over_training.py: error: no checkpoints in {Path(args.run_dir) / 'checkpoints'}: "
                          f"train with --keep K (K > 0) so that the run keeps them")
@@ -103,7 +104,7 @@ def export_best(run_dir: str, best: dict, n_rows: int, n_real: int = 10_000, to:
     selected = {**trained, "selected": f"{best['checkpoint']}: the lowest FID against {n_real:,} "
                                        f"training images among {n_rows} evaluated checkpoints"}
     out = to or PRETRAINED["mnist"]
-    export_generator(Path(run_dir) / "checkpoints" / best["checkpoint"], out, selected)
+    export_generator(RunFolder(run_dir).kept_checkpoints / best["checkpoint"], out, selected)
     print("exported", best["checkpoint"], "to", out)
 
 

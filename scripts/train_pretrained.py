@@ -20,6 +20,7 @@ import torch
 
 from dcgan_tutorial.pretrained import PRETRAINED, export_generator
 from dcgan_tutorial.device import hardware_name
+from dcgan_tutorial.runfolder import RunFolder
 
 
 def main() -> None:
@@ -43,7 +44,7 @@ def main() -> None:
         shown[i + 1] = "DIR"
     provenance = {"command": shlex.join(shown), "hardware": hardware_name(), "seconds": round(seconds, 1),
                   "torch": str(torch.__version__), "date": datetime.date.today().isoformat()}
-    path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED[args.name], provenance)
+    path = export_generator(RunFolder(args.run_dir).checkpoint, PRETRAINED[args.name], provenance)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
 
 

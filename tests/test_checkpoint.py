@@ -7,7 +7,8 @@ import torch
 
 from dcgan_tutorial.checkpoint import (CheckpointError, atomic_save, load_checkpoint, load_generator, read_checkpoint, save_checkpoint, state_dict_of)
 from dcgan_tutorial.data import InMemoryLoader
-from dcgan_tutorial.train import make_state, train_gan, train_step
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import train_gan, train_step
 
 from fake_images import random_images
 
@@ -166,3 +167,64 @@ def test_resumed_ema_run_continues_the_average_bit_for_bit(tiny_model, tiny_trai
     assert resumed.ema.updates == full.ema.updates == 12
     for a, b in zip(full.ema.G.parameters(), resumed.ema.G.parameters()):
         assert torch.equal(a, b)
+
+
+def test_a_resume_with_new_learning_rates_and_beta1_uses_them(tiny_model, tiny_train, tmp_path):
+    """``train --resume RUN --lr-g/--lr-d/--beta1``: Adam's moments come from the checkpoint, its settings from the flags."""
+    from dcgan_tutorial.checkpoint import state_from_checkpoint
+    from dcgan_tutorial.cli import _plan, build_parser
+
+    state = make_state(tiny_model, tiny_train)
+    train_gan(state, _loader(), progress=False)
+    save_checkpoint(state, tmp_path / "checkpoint.pt")
+    args = build_parser().parse_args(["train", "--resume", str(tmp_path), "--out", str(tmp_path), "--steps", "8",
+                                      "--lr-g", "0.001", "--lr-d", "5e-05", "--beta1", "0.3"])
+    plan = _plan(args)
+    resumed = state_from_checkpoint(plan.resume, "cpu", plan.train_cfg)
+    assert [(g["lr"], g["betas"]) for g in resumed.opt_g.param_groups] == [(1e-3, (0.3, 0.999))]
+    assert [(g["lr"], g["betas"]) for g in resumed.opt_d.param_groups] == [(5e-5, (0.3, 0.999))]
+    for a, b in zip(state.opt_d.state_dict()["state"].values(), resumed.opt_d.state_dict()["state"].values()):
+        assert torch.equal(a["exp_avg"], b["exp_avg"])  # the moments are the checkpoint's
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_checkpoint_of_format_1_written_before_the_view_resumes_as_it_would_have():
+    """``fixtures/format1_step4.pt`` and ``step8.pt`` were written by the code of commit 1115e06
+    (``fixtures/write_format1_checkpoints.py``): instance noise, an EMA of G, 4 steps, saved, 4 more.
+
+    Today's code reads the first, restores it exactly, and trains on to the second. The stored
+    run was computed on the machine that wrote it; another CPU may round a convolution in
+    another way, so the trained-on weights are compared to float precision (a lost random
+    state, optimiser moment or step counter shows as a large difference).
+    """
+    old, expected = read_checkpoint(FIXTURES / "format1_step4.pt"), read_checkpoint(FIXTURES / "format1_step8.pt")
+    state = load_checkpoint(FIXTURES / "format1_step4.pt")
+    contents = state_dict_of(state)
+    for key in ("G", "D", "fixed_z", "history", "step", "epoch", "model_config", "train_config"):
+        assert _same(contents[key], old[key]), key
+    assert _same(contents["ema"], old["ema"]) and _same(contents["rng"], old["rng"])
+    assert _same(state.opt_g.state_dict(), old["opt_g"]) and _same(state.opt_d.state_dict(), old["opt_d"])
+    state.train_cfg = replace(state.train_cfg, steps=8)
+    train_gan(state, InMemoryLoader(random_images(64), torch.zeros(64, dtype=torch.long), 8, seed=0), progress=False)
+    after = state_dict_of(state)
+    assert after["step"] == expected["step"] == 8 and after["history"]["step"] == expected["history"]["step"]
+    for key in ("G", "D"):
+        for name, value in expected[key].items():
+            torch.testing.assert_close(after[key][name], value, rtol=1e-4, atol=1e-5, msg=f"{key}.{name}")
+    for name, value in expected["ema"]["G"].items():
+        torch.testing.assert_close(after["ema"]["G"][name], value, rtol=1e-4, atol=1e-5, msg=f"ema.{name}")
+    torch.testing.assert_close(torch.tensor(after["history"]["d_loss"]), torch.tensor(expected["history"]["d_loss"]),
+                               rtol=1e-4, atol=1e-5)
+
+
+def _same(a, b) -> bool:
+    """Equal, tensors bit for bit, through dicts, lists and tuples."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b

@@ -236,3 +236,19 @@ def test_precision_flag_is_kept_in_the_checkpoint_and_fp16_on_a_cpu_is_refused(t
     err = capsys.readouterr().err
     assert "fp16 with loss scaling runs on a CUDA GPU" in err and err.count("\n") == 1, err
     assert not (tmp_path / "half" / "checkpoint.pt").exists()
+
+
+def test_help_starts_without_torchmetrics_matplotlib_or_onnx():
+    """``python -m dcgan_tutorial --help`` answers at once: FID, plots and ONNX are imported where they are used."""
+    code = ("import runpy, sys\n"
+            "sys.argv = ['dcgan_tutorial', '--help']\n"
+            "try:\n"
+            "    runpy.run_module('dcgan_tutorial', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torchmetrics', 'matplotlib', 'onnx', 'onnxruntime'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m dcgan_tutorial" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -12,7 +12,7 @@ from dcgan_tutorial.config import ConfigError, TrainConfig, with_overrides
 from dcgan_tutorial.models import Generator, build_models
 from dcgan_tutorial.sample import sample_images, sample_labels, sample_noise
 from dcgan_tutorial.sample import generate
-from dcgan_tutorial.train import make_state
+from dcgan_tutorial.state import make_state
 
 
 def test_conditional_generator_output_depends_on_the_class():

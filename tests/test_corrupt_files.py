@@ -11,7 +11,7 @@ import torch
 from dcgan_tutorial.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, state_dict_of
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.data import DatasetCorruptError, DatasetNotFoundError, load_images
-from dcgan_tutorial.train import make_state
+from dcgan_tutorial.state import make_state
 
 MARKER = Path(__file__).with_name("PAYLOAD_RAN")
 

@@ -12,7 +12,8 @@ from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.device import (PLAIN, ScaledBackwardAndStep, SpeedSettings, backward_and_step,
                                    cpu_has_native_bf16, cuda_precision, speed_settings)
 from dcgan_tutorial.losses import d_loss, g_loss
-from dcgan_tutorial.train import TrainingDiverged, make_state, train_gan, train_step
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import TrainingDiverged, train_gan, train_step
 
 from fake_images import random_images
 
@@ -117,7 +118,7 @@ def test_a_chosen_cpu_precision_wins_over_the_hardware_default(monkeypatch, nati
 
 @pytest.mark.parametrize("device, fast, precision, problem", [
     ("cpu", True, "fp16", "CUDA GPU"), ("cpu", False, "bf16", "plain path"), ("mps", True, "bf16", "plain path"),
-    ("cpu", True, "fp8", "choose one of auto")])
+    ("cpu", True, "fp8", "choose one of fp32")])
 def test_a_precision_the_device_cannot_run_is_refused(device, fast, precision, problem):
     with pytest.raises(ConfigError, match=problem):
         speed_settings(torch.device(device), fast=fast, precision=precision)
@@ -149,7 +150,7 @@ def test_each_fast_setting_takes_effect_on_the_cpu(tiny_model, tiny_train):
     plain = make_state(tiny_model, TrainConfig(**{**tiny_train.__dict__, "fast": False}))
     assert not plain.opt_g.defaults["fused"]
     assert next(plain.G.parameters()).is_contiguous()
-    assert plain.d_update is backward_and_step and plain.g_update is backward_and_step
+    assert plain.d_backward_and_step is backward_and_step and plain.g_backward_and_step is backward_and_step
 
 
 @pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16),
@@ -171,13 +172,13 @@ def _fp16_state(monkeypatch, tiny_model, tiny_train):
 
 def test_fp16_path_has_one_scaler_per_optimiser_and_trains(monkeypatch, tiny_model, tiny_train):
     state = _fp16_state(monkeypatch, tiny_model, tiny_train)
-    assert isinstance(state.d_update, ScaledBackwardAndStep) and isinstance(state.g_update, ScaledBackwardAndStep)
-    assert state.d_update.scaler is not state.g_update.scaler
+    assert isinstance(state.d_backward_and_step, ScaledBackwardAndStep) and isinstance(state.g_backward_and_step, ScaledBackwardAndStep)
+    assert state.d_backward_and_step.scaler is not state.g_backward_and_step.scaler
     g_before = [p.detach().clone() for p in state.G.parameters()]
     d_before = [p.detach().clone() for p in state.D.parameters()]
     train_gan(state, _loader(), progress=False)
     assert state.step == 6 and all(torch.isfinite(torch.tensor(state.history["d_loss"])))
-    assert state.d_update.scaler.get_scale() > 1 and state.g_update.scaler.get_scale() > 1  # in use
+    assert state.d_backward_and_step.scaler.get_scale() > 1 and state.g_backward_and_step.scaler.get_scale() > 1  # in use
     assert any(not torch.equal(a, b) for a, b in zip(g_before, state.G.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(d_before, state.D.parameters()))
 
@@ -211,11 +212,11 @@ def test_fp16_loss_scales_survive_a_checkpoint(monkeypatch, tiny_model, tiny_tra
 
     state = _fp16_state(monkeypatch, tiny_model, tiny_train)
     train_gan(state, _loader(), progress=False)
-    state.d_update.scaler.update(1024.0)  # as after overflows: the two scales differ from the start value
-    state.g_update.scaler.update(8.0)
+    state.d_backward_and_step.scaler.update(1024.0)  # as after overflows: the two scales differ from the start value
+    state.g_backward_and_step.scaler.update(8.0)
     data = torch.load(save_checkpoint(state, tmp_path / "c.pt"), weights_only=True)
     restored = state_from_checkpoint(data)
-    assert restored.d_update.scaler.get_scale() == 1024.0 and restored.g_update.scaler.get_scale() == 8.0
+    assert restored.d_backward_and_step.scaler.get_scale() == 1024.0 and restored.g_backward_and_step.scaler.get_scale() == 8.0
 
 
 _FAULTS_PER_STEP = """

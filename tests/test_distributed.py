@@ -27,7 +27,8 @@ def _rank_main(rank, world, port, out_dir):
     torch.set_num_threads(1)
     from dcgan_tutorial import distributed
     from dcgan_tutorial.config import ModelConfig, TrainConfig
-    from dcgan_tutorial.train import make_state, train_gan
+    from dcgan_tutorial.state import make_state
+    from dcgan_tutorial.train import train_gan
 
     _, _, device = distributed.init_distributed(torch.device("cpu"))
     cfg = TrainConfig(batch_size=8, steps=6, epochs=None, n_fixed=4, sample_every=100, log_every=2)

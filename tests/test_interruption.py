@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_tutorial.checkpoint import CheckpointWriter, read_checkpoint, save_checkpoint
+from dcgan_tutorial.checkpoint import read_checkpoint, save_checkpoint
+
+from dcgan_tutorial.watchers import CheckpointWriter
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.callbacks import Callback
-from dcgan_tutorial.train import TrainingDiverged, make_state, train_gan
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import TrainingDiverged, train_gan
 
 from fake_images import random_images
 

@@ -8,7 +8,8 @@ from dcgan_tutorial.losses import d_loss
 from dcgan_tutorial.models import (ARCHITECTURES, Discriminator, Generator, build_models, count_parameters,
                                    dcgan_weights_init)
 from dcgan_tutorial.presets import PRESETS
-from dcgan_tutorial.train import make_state, train_step
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import train_step
 
 from fake_images import random_images
 

@@ -19,10 +19,12 @@ import torch
 from PIL import Image
 
 import dcgan_tutorial.checkpoint as checkpoint_module
+import dcgan_tutorial.watchers as watchers_module
 import dcgan_tutorial.sample as sample_module
 import dcgan_tutorial.train as train_module
 from dcgan_tutorial.callbacks import Callback
-from dcgan_tutorial.checkpoint import CheckpointWriter, atomic_save, load_checkpoint, read_checkpoint, save_checkpoint
+from dcgan_tutorial.checkpoint import atomic_save, load_checkpoint, read_checkpoint, save_checkpoint
+from dcgan_tutorial.watchers import CheckpointWriter
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.config import ConfigError
 from dcgan_tutorial.data import InMemoryLoader
@@ -30,7 +32,8 @@ from dcgan_tutorial.memory import OutOfMemory
 from dcgan_tutorial.models import Generator, class_labels
 from dcgan_tutorial.runfolder import DiskFullError, RunFolder, RunFolderBusy
 from dcgan_tutorial.sample import GRID_MAX, grid_picks, sample_images, unscale_images, write_samples
-from dcgan_tutorial.train import make_state, train_gan
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import train_gan
 
 from fake_images import random_images
 
@@ -319,8 +322,8 @@ def test_checkpoint_writer_copy_on_a_full_disk_leaves_no_partial_file(tiny_model
         Path(dst).write_bytes(b"\x00" * 100)
         raise _enospc()
 
-    monkeypatch.setattr(checkpoint_module.os, "link", no_links)
-    monkeypatch.setattr(checkpoint_module.shutil, "copyfile", partial_copy)
+    monkeypatch.setattr(watchers_module.os, "link", no_links)
+    monkeypatch.setattr(watchers_module.shutil, "copyfile", partial_copy)
     with pytest.raises(DiskFullError, match="step_0000000.pt"):
         writer.on_checkpoint(state)
     assert list((tmp_path / "checkpoints").iterdir()) == []

@@ -6,7 +6,8 @@ import torch
 from dcgan_tutorial.config import ModelConfig, TrainConfig
 from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.callbacks import Callback
-from dcgan_tutorial.train import TrainingDiverged, d_step, g_step, make_state, stop_step, train_gan, train_step
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import TrainingDiverged, d_step, g_step, stop_step, train_gan, train_step
 from dcgan_tutorial.device import pick_device
 
 from fake_images import random_images

@@ -9,7 +9,7 @@ from torch import nn
 from dcgan_tutorial import build_models
 from dcgan_tutorial.config import ModelConfig
 from dcgan_tutorial.losses import d_loss, d_loss_hinge, g_loss, g_loss_hinge
-from dcgan_tutorial.tricks import DTricks
+from dcgan_tutorial.tricks import DTricks, PaperView
 from dcgan_tutorial.tricks.augment import cutout, diff_augment, translate
 from dcgan_tutorial.tricks.ema import EMA, ema_generator
 from dcgan_tutorial.tricks.regularizers import (add_instance_noise, d_loss_smoothed, instance_noise_sigma,
@@ -205,12 +205,12 @@ def test_spectral_norm_bounds_each_layer_of_d_by_one():
 # --- the bundle d_step uses ---------------------------------------------------------------------------
 
 class _Cfg:
-    loss, label_smoothing, instance_noise, instance_noise_steps, diffaugment, r1_gamma = (
-        "non-saturating", 0.0, 0.0, 1, False, 0.0)
+    loss, d_loss_reduction, label_smoothing, instance_noise, instance_noise_steps, diffaugment, r1_gamma = (
+        "non-saturating", "sum", 0.0, 0.0, 1, False, 0.0)
 
 
-def test_dtricks_is_none_when_every_trick_is_off():
-    assert DTricks.from_config(_Cfg()) is None
+def test_the_view_is_the_papers_when_every_trick_is_off():
+    assert type(DTricks.from_config(_Cfg())) is PaperView
 
 
 @pytest.mark.parametrize("field,value", [("loss", "hinge"), ("label_smoothing", 0.1), ("instance_noise", 0.1),
@@ -223,15 +223,15 @@ def test_dtricks_is_made_for_each_trick(field, value):
 
 def test_dtricks_d_view_makes_reals_a_gradient_leaf_for_r1():
     x = torch.randn(4, 1, 28, 28)
-    view = DTricks(r1_gamma=1.0).d_view(x, is_real=True)
+    view = DTricks(r1_gamma=1.0).d_view(x, 0, is_real=True)
     assert view.requires_grad and view.is_leaf and torch.equal(view, x)
-    assert not DTricks(r1_gamma=1.0).d_view(x).requires_grad  # fakes: no penalty, no leaf
+    assert not DTricks(r1_gamma=1.0).d_view(x, 0).requires_grad  # fakes: no penalty, no leaf
 
 
 def test_dtricks_d_loss_adds_r1_to_the_plain_loss():
     w = torch.randn(28 * 28)
     tricks = DTricks(r1_gamma=2.0)
-    real = tricks.d_view(torch.randn(4, 1, 28, 28), is_real=True)
+    real = tricks.d_view(torch.randn(4, 1, 28, 28), 0, is_real=True)
     real_logits, fake_logits = real.flatten(1) @ w, torch.randn(4)
     expected = d_loss(real_logits, fake_logits) + w.pow(2).sum()
     torch.testing.assert_close(tricks.d_loss(real, real_logits, fake_logits), expected)
@@ -250,7 +250,8 @@ from dcgan_tutorial import make_state, train_gan, train_step  # noqa: E402
 from dcgan_tutorial.config import ConfigError, TrainConfig  # noqa: E402
 from dcgan_tutorial.data import InMemoryLoader  # noqa: E402
 from dcgan_tutorial.pretrained import load_generator_file  # noqa: E402
-from dcgan_tutorial.tricks.fid_tracker import FIDTracker, ReferenceFID  # noqa: E402
+from dcgan_tutorial.metrics import ReferenceFID  # noqa: E402
+from dcgan_tutorial.watchers import FIDTracker  # noqa: E402
 
 from fake_images import random_images  # noqa: E402
 
@@ -280,7 +281,7 @@ def _plain_step(state, real):
 
 def test_train_step_with_every_trick_off_is_bit_identical_to_the_plain_step():
     a, b = make_state(TINY, _train_cfg()), make_state(TINY, _train_cfg())
-    assert a.tricks is None and a.ema is None
+    assert type(a.view) is PaperView and a.ema is None
     for real in _batches():
         train_step(a, real)
         _plain_step(b, real)
@@ -310,6 +311,19 @@ def test_train_step_instance_noise_adds_noise_of_sigma_to_d_inputs():
     real = _batches(1)[0]
     calls, _ = _d_inputs_and_logits(make_state(TINY, _train_cfg(instance_noise=0.5)), real)
     assert (calls[0][0] - real).std().item() == pytest.approx(0.5, rel=0.1)
+
+
+def test_g_step_sees_the_fakes_as_d_step_does():
+    """G learns from what D judges: G's step shows D the same view of the fakes as D's step, at this step."""
+    state = make_state(TINY, _train_cfg(instance_noise=1.0, instance_noise_steps=4))
+    state.step = 2  # sigma falls linearly from 1 at step 0 to 0 at step 4: 0.5 here
+    fakes = []
+    hook = state.G.register_forward_hook(lambda m, inp, out: fakes.append(out.detach()))
+    calls, _ = _d_inputs_and_logits(state, _batches(1)[0])
+    hook.remove()
+    (_, _), (d_sees, _), (g_sees, _) = calls  # D's step: reals, then fakes; then G's step: fakes
+    for seen in (d_sees, g_sees):
+        assert (seen - fakes[0]).std().item() == pytest.approx(0.5, rel=0.1)
 
 
 def test_train_step_hinge_loss_is_what_d_minimises():
@@ -403,7 +417,7 @@ def test_cli_without_trick_flags_keeps_every_trick_off():
     from dcgan_tutorial.cli import _plan, build_parser
 
     plan = _plan(build_parser().parse_args(["train", "--out", "runs/x"]))
-    assert DTricks.from_config(plan.train_cfg) is None and plan.train_cfg.ema_decay == 0
+    assert type(DTricks.from_config(plan.train_cfg)) is PaperView and plan.train_cfg.ema_decay == 0
     assert not plan.model_cfg.spectral_norm and plan.train_cfg.fid_every == 0
 
 
@@ -449,7 +463,7 @@ def test_sample_reads_the_best_generator_a_run_kept(tmp_path, data_root, capsys)
 
 
 def test_ema_writer_writes_the_averaged_generator(tmp_path):
-    from dcgan_tutorial.tricks.files import EMAWriter
+    from dcgan_tutorial.watchers import EMAWriter
 
     state = make_state(TINY, _train_cfg(ema_decay=0.9))
     loader = InMemoryLoader(random_images(64, seed=0), torch.zeros(64, dtype=torch.long), 8, seed=0)

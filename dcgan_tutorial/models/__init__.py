@@ -43,7 +43,6 @@ ARCHITECTURES: dict[str, Architecture] = {
 
 def architecture(cfg: ModelConfig) -> Architecture:
     """The architecture ``cfg`` names, checked against what it allows; a ``ConfigError`` says what is wrong."""
-    cfg.validate()
     arch = ARCHITECTURES.get(cfg.arch)
     if arch is None:
         raise ConfigError("arch", cfg.arch, f"choose one of {', '.join(ARCHITECTURES)}")

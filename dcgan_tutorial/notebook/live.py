@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from ..callbacks import Callback
-from ..train import GANState
+from ..state import GANState
 from .runs import curves_png, grid_png
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -27,7 +27,8 @@ from ..data import DatasetError
 from ..device import pick_device
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..run import RunPlan, plan_run, prepare_run
-from ..train import GANState, TrainingDiverged, train_gan
+from ..state import GANState
+from ..train import TrainingDiverged, train_gan
 from .live import LivePlots, ShowsWidget, enable_colab, stack_pngs
 from .messages import WidgetMessages
 from .runs import RunRecord, figure_png, plot_comparison

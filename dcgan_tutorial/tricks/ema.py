@@ -15,7 +15,7 @@ re-estimates them for the averaged weights by running the EMA generator in train
 fresh noise (``momentum=None``: an exact average over those batches), as BigGAN's "standing
 statistics" do. Call it before the EMA generator is evaluated or saved; ``ema_generator``
 does both. A training run writes it as ``RUN_DIR/ema_generator.pt`` at every checkpoint
-(``files.EMAWriter``), and the checkpoint holds the average, so a resumed run continues it.
+(``watchers.EMAWriter``), and the checkpoint holds the average, so a resumed run continues it.
 """
 from __future__ import annotations
 
