@@ -8,7 +8,8 @@ flags into another folder; each attempt is killed with SIGKILL (no clean-up of a
 runs) at a random moment: one kill in five while it starts up (Python, the checkpoint, the
 data), the others while it trains, saves or writes its outputs. The next attempt continues
 with ``--resume`` from the last complete checkpoint (or starts afresh when none was written
-yet). After ``--kills`` kills, the last attempt runs to the end. Checked: after every kill the checkpoint is readable and the folder's lock is
+yet). After ``--kills`` kills, the last attempt runs to the end. Checked: after every kill
+the checkpoint is readable and the folder's lock is
 taken over; at the end both checkpoints hold the same step, history, RNG states and, tensor
 by tensor, the same G, D and optimiser state, and no temporary file is left.
 Checkpoints come every ``--checkpoint-every`` steps and every ``--checkpoint-minutes``, so

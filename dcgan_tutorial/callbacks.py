@@ -19,13 +19,16 @@ class Callback:
     """Override what you need; ``train_gan`` calls these as training goes."""
 
     def on_log(self, state: GANState, records: dict[str, list]) -> None:
-        """New history entries (every ``log_every`` steps), already appended to ``state.history``."""
+        """New history entries (every ``log_every`` steps), already appended to
+        ``state.history``."""
 
     def on_sample(self, state: GANState, images: torch.Tensor) -> None:
-        """A new grid of G(fixed_z): uint8 (n_fixed, nc, H, W), already in ``state.samples``."""
+        """A new grid of G(fixed_z): uint8 (n_fixed, nc, H, W), already in
+        ``state.samples``."""
 
     def on_checkpoint(self, state: GANState) -> None:
-        """Every ``checkpoint_every`` steps, every ``checkpoint_minutes`` and at the end: a good time to save."""
+        """Every ``checkpoint_every`` steps, every ``checkpoint_minutes`` and at
+        the end: a good time to save."""
 
     def on_train_end(self, state: GANState) -> None:
         """Training stopped normally (limit reached or stop requested)."""
@@ -49,9 +52,10 @@ class ProgressBar(Callback):
 class CollapseWarning(Callback):
     """Warn (once) when one player has won for ``window`` steps in a row.
 
-    D's loss near 0 means D rejects every fake: G's gradient vanishes (with the saturating
-    loss) or points nowhere useful, and samples stop improving. D(G(z)) near 1 on average
-    means D is fooled by everything: often G has collapsed onto a few images D cannot reject.
+    D's loss near 0 means D rejects every fake: G's gradient vanishes (with the
+    saturating loss) or points nowhere useful, and samples stop improving. D(G(z))
+    near 1 on average means D is fooled by everything: often G has collapsed onto
+    a few images D cannot reject.
     """
 
     def __init__(self, window: int = 200, threshold: float = 0.01):
@@ -63,13 +67,15 @@ class CollapseWarning(Callback):
         if self.warned or len(d_loss_recent) < self.window:
             return
         if max(d_loss_recent) < self.threshold:
-            message = (f"D's loss stayed below {self.threshold} for the last {self.window} steps (step "
-                       f"{state.step}): D has won and G is not learning. Lower D's learning rate (--lr-d), "
-                       f"use the non-saturating loss, or restart from an earlier checkpoint.")
+            message = (f"D's loss stayed below {self.threshold} for the last "
+                       f"{self.window} steps (step {state.step}): D has won and G is "
+                       f"not learning. Lower D's learning rate (--lr-d), use the "
+                       f"non-saturating loss, or restart from an earlier checkpoint.")
         elif min(d_fake_recent) > 1 - self.threshold:
-            message = (f"D(G(z)) stayed above {1 - self.threshold} for the last {self.window} steps (step "
-                       f"{state.step}): D is fooled by everything, a sign of collapse. Check the samples for "
-                       f"mode collapse and lower G's learning rate (--lr-g).")
+            message = (f"D(G(z)) stayed above {1 - self.threshold} for the last "
+                       f"{self.window} steps (step {state.step}): D is fooled by "
+                       f"everything, a sign of collapse. Check the samples for mode "
+                       f"collapse and lower G's learning rate (--lr-g).")
         else:
             return
         self.warned = True

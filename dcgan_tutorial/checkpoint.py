@@ -143,7 +143,8 @@ CHECKPOINT_FIX = "give the path of a .pt file written by 'python -m dcgan_tutori
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The raw contents of a checkpoint, checked; any problem is a ``CheckpointError`` that says what."""
+    """The raw contents of a checkpoint, checked; any problem is a
+    ``CheckpointError`` that says what."""
     path = resolve_checkpoint_path(path)
     return check_checkpoint(read_pt(path, "dcgan_tutorial checkpoint", CHECKPOINT_FIX), path)
 
@@ -213,7 +214,8 @@ def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cp
 
 
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
-    """Only the generator of a checkpoint (in eval mode) and its model config, for sampling."""
+    """Only the generator of a checkpoint (in eval mode) and its model config, for
+    sampling."""
     return generator_of(read_checkpoint(path), path, device)
 
 

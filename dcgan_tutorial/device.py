@@ -35,7 +35,7 @@ class DeviceUnavailable(RuntimeError):
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: the GPU when there is one (CUDA, then Apple MPS), else the CPU."""
+    """``auto``: the GPU if there is one (CUDA, then Apple MPS), else the CPU."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -43,9 +43,11 @@ def pick_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable("device='cuda' was asked for but no CUDA GPU is visible; use --device cpu or auto")
+        raise DeviceUnavailable("device='cuda' was asked for but no CUDA GPU is "
+                                "visible; use --device cpu or auto")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise DeviceUnavailable("device='mps' was asked for but Apple MPS is not available; use --device cpu or auto")
+        raise DeviceUnavailable("device='mps' was asked for but Apple MPS is not "
+                                "available; use --device cpu or auto")
     if name not in ("cpu", "cuda", "mps"):
         raise ConfigError("device", name, "choose one of auto, cpu, cuda, mps")
     return torch.device(name)
@@ -241,6 +243,7 @@ def hardware_name(device: torch.device | str = "cpu") -> str:
     name = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        models = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")]
+        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                  if line.startswith("model name")]
         name = models[0] if models else name
     return f"{name}, {torch.get_num_threads()} threads"

@@ -21,9 +21,10 @@ def orthonormal_directions(nz: int, k: int, seed: int = 0) -> torch.Tensor:
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:
     """Spherical interpolation, row by row, from ``z0`` (t=0) to ``z1`` (t=1).
 
-    Gaussian noise in many dimensions lies near a sphere of radius sqrt(nz); a straight line
-    between two such points passes closer to the centre, where G rarely saw any z. Slerp keeps
-    to the sphere (White, 2016, "Sampling generative networks", arXiv:1609.04468).
+    Gaussian noise in many dimensions lies near a sphere of radius sqrt(nz); a
+    straight line between two such points passes closer to the centre, where G
+    rarely saw any z. Slerp keeps to the sphere (White, 2016, "Sampling generative
+    networks", arXiv:1609.04468).
     """
     if t == 0:
         return z0.clone()

@@ -32,7 +32,8 @@ from .sample import generate, sample_images, sample_labels, sample_noise
 
 def classifier_fid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier | None = None,
                    batch_size: int = 1000) -> float:
-    """FID between two image sets (N, C, H, W), uint8 or float in [-1, 1], on the classifier's features."""
+    """FID between two image sets (N, C, H, W), uint8 or float in [-1, 1], on the
+    classifier's features."""
     from torchmetrics.image.fid import FrechetInceptionDistance  # on first use: `--help` starts without it
 
     classifier = classifier or load_classifier()
@@ -126,12 +127,13 @@ def max_kl_from_uniform(n_classes: int = 10) -> float:
 @torch.no_grad()
 def nearest_training_images(fakes: torch.Tensor, train: torch.Tensor, k: int = 1,
                             chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each generated image, the ``k`` nearest training images by pixel distance.
+    """For each generated image, the ``k`` nearest training images by pixel
+    distance.
 
-    fakes (M, C, h, w) and train (N, C, H, W), uint8 or float in [-1, 1]. Fakes of another size
-    (a 64x64 generator against MNIST's 28x28) are resized to the training images' size first.
-    Returns (distances (M, k), indices into ``train`` (M, k)): a generator that memorised
-    its data would have near-zero distances.
+    fakes (M, C, h, w) and train (N, C, H, W), uint8 or float in [-1, 1]. Fakes of
+    another size (a 64x64 generator against MNIST's 28x28) are resized to the
+    training images' size first. Returns (distances (M, k), indices into ``train``
+    (M, k)): a generator that memorised its data would have near-zero distances.
     """
     size = tuple(train.shape[-2:])
 
@@ -154,15 +156,18 @@ def nearest_training_images(fakes: torch.Tensor, train: torch.Tensor, k: int = 1
 @torch.no_grad()
 def conditional_accuracy(G: nn.Module, classifier: DigitClassifier | None = None, n_per_class: int = 1000,
                          seed: int = 0) -> list[float]:
-    """For a conditional G: the share of its images of each class that the classifier reads as that class.
+    """For a conditional G: the share of its images of each class that the
+    classifier reads as that class.
 
-    Returns one number per class in [0, 1]. 0.1 for every class means the labels are ignored
-    (with 10 balanced classes); 1.0 means G always draws what it is asked for.
+    Returns one number per class in [0, 1]. 0.1 for every class means the labels
+    are ignored (with 10 balanced classes); 1.0 means G always draws what it is
+    asked for.
     """
     classifier = classifier or load_classifier()
     n_classes = n_classes_of(G)
     if not n_classes:
-        raise ValueError("conditional_accuracy needs a conditional generator (a cond or class model)")
+        raise ValueError("conditional_accuracy needs a conditional generator "
+                         "(a cond or class model)")
     shares = []
     for k in range(n_classes):
         images = sample_images(G, n_per_class, seed=seed + k, class_index=k)

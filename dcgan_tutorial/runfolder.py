@@ -111,14 +111,20 @@ def ensure_writable(folder: str | os.PathLike) -> Path:
 
 
 class DiskFullError(Exception):
-    """A write failed because the disk (or the user's quota) is full; the message names the folder and its free space."""
+    """A write failed because the disk (or the user's quota) is full.
+
+    The message names the folder and its free space.
+    """
 
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; disk quota exceeded
 
 
 def disk_full(err: BaseException, folder: str | os.PathLike, what: str) -> Optional[DiskFullError]:
-    """A ``DiskFullError`` saying that ``what`` could not be written to ``folder``, if ``err`` is a full disk; else None."""
+    """A ``DiskFullError`` if ``err`` is a full disk, else None.
+
+    The error says that ``what`` could not be written to ``folder``.
+    """
     if not isinstance(err, OSError) or err.errno not in DISK_FULL:
         return None
     try:

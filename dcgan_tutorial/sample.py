@@ -126,7 +126,9 @@ class SampleFiles:
 
 def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 0, class_index: Optional[int] = None,
                   batch_size: int = SAMPLE_BATCH, nrow: Optional[int] = None) -> SampleFiles:
-    """``n`` images from G as ``out_dir/images/sample_*.png`` and a grid of at most ``GRID_MAX`` in ``out_dir/grid.png``.
+    """``n`` images from G as ``out_dir/images/sample_*.png``, and ``out_dir/grid.png``.
+
+    The grid shows at most ``GRID_MAX`` of them.
 
     Draws and writes ``batch_size`` images at a time, so memory does not grow with ``n``; the same
     seed gives the same images as ``sample_images``. Ctrl-C stops after the current batch: every

@@ -55,7 +55,8 @@ class GANState:
 
 
 def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device | str = "cpu") -> GANState:
-    """Fresh G, D (DCGAN init), Adam optimisers, ``fixed_z`` and noise stream, all from ``train_cfg.seed``."""
+    """Fresh G, D (DCGAN init), Adam optimisers, ``fixed_z`` and noise stream, all
+    from ``train_cfg.seed``."""
     device = torch.device(device)
     speed = speed_settings(device, train_cfg.fast, train_cfg.compile, train_cfg.precision)
     torch.manual_seed(train_cfg.seed)  # G and D's initial weights
@@ -66,7 +67,8 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     opt_d = make_adam(D.parameters(), train_cfg.lr_d, betas, speed)
     if speed.compile:
         G, D = torch.compile(G), torch.compile(D)
-    # fixed_z from its own CPU generator: the same grid noise on every device and in every run
+    # fixed_z from its own CPU generator: the same grid noise on every device
+    # and in every run
     z_gen = torch.Generator().manual_seed(train_cfg.seed)
     fixed_z = torch.randn(train_cfg.n_fixed, model_cfg.nz, 1, 1, generator=z_gen).to(device)
     noise_gen = torch.Generator(device=device).manual_seed(train_cfg.seed + 1)

@@ -29,7 +29,8 @@ def ring_centres(n_modes: int = 8, radius: float = RING_RADIUS) -> torch.Tensor:
 
 
 def sample_ring(n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """n points, (n, 2): a mixture of 8 Gaussians (std ``RING_STD``) on a circle of radius 2."""
+    """n points, (n, 2): a mixture of 8 Gaussians (std ``RING_STD``) on a circle
+    of radius 2."""
     modes = torch.randint(0, 8, (n,), generator=generator)
     return ring_centres()[modes] + RING_STD * torch.randn(n, 2, generator=generator)
 
@@ -72,7 +73,8 @@ def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
 
 
 class MLPGenerator(nn.Module):
-    """G: noise z (B, nz) -> points (B, 2). No tanh: the targets are not confined to [-1, 1]."""
+    """G: noise z (B, nz) -> points (B, 2). No tanh: the targets are not confined
+    to [-1, 1]."""
 
     def __init__(self, nz: int = 2, hidden: int = 128, layers: int = 3):
         super().__init__()
@@ -84,7 +86,8 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """D: points x (B, 2) -> logits (B,); D(x) = sigmoid(logit) is its probability that x is real."""
+    """D: points x (B, 2) -> logits (B,); D(x) = sigmoid(logit) is its probability
+    that x is real."""
 
     def __init__(self, hidden: int = 128, layers: int = 3):
         super().__init__()
@@ -130,7 +133,8 @@ def make_toy_gan(target: str = "ring", loss: str = "non-saturating", lr_d: float
 
 
 def d_update(gan: ToyGAN) -> float:
-    """One step of D on a fresh batch of real and fake points; G is not touched. Returns d_loss."""
+    """One step of D on a fresh batch of real and fake points; G is not touched.
+    Returns d_loss."""
     real = sample_target(gan.target, gan.batch_size, gan.generator)  # (B, 2)
     with torch.no_grad():
         fake = gan.G(gan.noise(gan.batch_size))  # (B, 2); no graph into G
@@ -143,8 +147,9 @@ def d_update(gan: ToyGAN) -> float:
 
 
 def g_update(gan: ToyGAN) -> float:
-    """One step of G: fakes are scored by D, and g_loss flows back through D into G. Only G's
-    parameters receive gradients (``inputs=``), so D is not touched. Returns g_loss."""
+    """One step of G: fakes are scored by D, and g_loss flows back through D into
+    G. Only G's parameters receive gradients (``inputs=``), so D is not touched.
+    Returns g_loss."""
     fake = gan.G(gan.noise(gan.batch_size))  # (B, 2)
     loss = g_loss(gan.D(fake), gan.loss)
     gan.opt_g.zero_grad(set_to_none=True)
@@ -209,10 +214,12 @@ def warped_grid(G: nn.Module, lim: float = 2.0, lines: int = 9, points: int = 60
 
 
 def g_arrows(D: nn.Module, fake: torch.Tensor, loss: str = "non-saturating") -> torch.Tensor:
-    """The way G pushes each fake: -d(g_loss of that fake)/d(fake), (B, 2) for fake (B, 2).
+    """The way G pushes each fake: -d(g_loss of that fake)/d(fake), (B, 2) for
+    fake (B, 2).
 
-    Each fake's own term of G's loss is used (B times the gradient of the batch mean), so an
-    arrow does not depend on the batch size. Only ``fake`` gets a gradient; D is not touched.
+    Each fake's own term of G's loss is used (B times the gradient of the batch
+    mean), so an arrow does not depend on the batch size. Only ``fake`` gets a
+    gradient; D is not touched.
     """
     x = fake.detach().clone().requires_grad_(True)
     per_point = g_loss(D(x), loss) * x.shape[0]  # mean over the batch, times B = sum of the terms

@@ -44,8 +44,9 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
            view: PaperView = PAPER, step: int = 0, backward_and_step: Callable = backward_and_step) -> dict:
     """One update of D: push D(real) towards 1 and D(fake) towards 0.
 
-    real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient reaches G.
-    Returns D's loss and its mean outputs D(x), D(G(z)) (as probabilities), before the update.
+    real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient
+    reaches G. Returns D's loss and its mean outputs D(x), D(G(z)) (as
+    probabilities), before the update.
     """
     opt_d.zero_grad(set_to_none=True)
     real, fake = view.d_view(real, step, is_real=True), view.d_view(fake, step)  # the paper: as they are
@@ -64,23 +65,25 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, view:
            step: int = 0, backward_and_step: Callable = backward_and_step) -> dict:
     """One update of G: make D call its images real.
 
-    fake: G(z) with its graph, so the gradient flows back through D into G. Only ``opt_g``
-    steps, so D's parameters do not change.
+    fake: G(z) with its graph, so the gradient flows back through D into G. Only
+    ``opt_g`` steps, so D's parameters do not change.
     """
     opt_g.zero_grad(set_to_none=True)
     loss = view.g_loss(D(view.d_view(fake, step)))  # D sees the fakes as in d_step
-    # G needs the gradient through D (with respect to D's input), not for D's own weights:
-    # backward(inputs=G's parameters) skips computing those, a third of D's backward pass.
+    # G needs the gradient through D (with respect to D's input), not for D's
+    # own weights: backward(inputs=G's parameters) skips computing those, a
+    # third of D's backward pass.
     g_params = [p for group in opt_g.param_groups for p in group["params"]]
     backward_and_step(loss, opt_g, inputs=g_params)  # loss.backward(inputs=...); opt_g.step()
     return {"g_loss": loss.detach()}
 
 
 def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict:
-    """One D step and one G step on a batch of real images (B, nc, H, W) in [-1, 1].
+    """One D step and one G step on real images (B, nc, H, W) in [-1, 1].
 
-    labels: (B,) the real images' classes. A conditional model asks G for the same classes,
-    so fakes and reals come in the same class proportions; other models ignore them.
+    labels: (B,) the real images' classes. A conditional model asks G for the same
+    classes, so fakes and reals come in the same class proportions; other models
+    ignore them.
     """
     G, D, view, step = state.G, state.D, state.view, state.step
     if state.model_cfg.conditional:  # bind the class once: below, G and D take images (or z) only
@@ -187,11 +190,13 @@ def _checked_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Te
 
 def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callback] = (),
               progress: bool = True) -> GANState:
-    """Train from ``state.step`` until ``train_cfg.steps``, ``.epochs`` or ``.time_budget`` is reached.
+    """Train from ``state.step`` until a limit: ``train_cfg.steps``, ``.epochs``,
+    ``.time_budget``.
 
-    Keeps a grid of G(fixed_z) every ``sample_every`` steps, appends D loss, G loss, D(x)
-    and D(G(z)) to ``state.history``, and calls each callback as that happens. Ctrl-C or
-    ``state.stop_requested = True`` ends it after the current step. Returns ``state``.
+    Keeps a grid of G(fixed_z) every ``sample_every`` steps, appends D loss, G
+    loss, D(x) and D(G(z)) to ``state.history``, and calls each callback as that
+    happens. Ctrl-C or ``state.stop_requested = True`` ends it after the current
+    step. Returns ``state``.
     """
     per_epoch, schedule = len(loader), _Schedule(state.train_cfg, len(loader))
     bar = [ProgressBar(schedule.last_step, state.step)] if progress else []

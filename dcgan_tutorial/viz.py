@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -12,6 +12,9 @@ import torch
 from matplotlib import animation
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
+
+if TYPE_CHECKING:  # the notebook's display; imported where show_code runs
+    from IPython.display import Markdown
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
@@ -130,7 +133,7 @@ def use_headless_backend() -> None:
     matplotlib.use("Agg")
 
 
-def show_code(obj) -> "IPython.display.Markdown":
+def show_code(obj) -> Markdown:
     """The package's real source of ``obj`` (a function or class), for a chapter to display.
 
     The book's tests compare what a chapter shows with the source of the installed package,

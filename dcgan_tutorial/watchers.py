@@ -93,7 +93,10 @@ def _save_generator(weights: dict, state: GANState, path: Path, why: str) -> Pat
 
 
 class EMAWriter(Callback):
-    """At every checkpoint, write the EMA generator (BatchNorm statistics re-estimated) to ``RUN_DIR/ema_generator.pt``."""
+    """At every checkpoint, write the EMA generator to ``RUN_DIR/ema_generator.pt``.
+
+    Its BatchNorm statistics are re-estimated first (``tricks.ema.ema_generator``).
+    """
 
     def __init__(self, out_dir: str | os.PathLike):
         self.path = RunFolder(out_dir).ema_generator
@@ -137,7 +140,8 @@ class FIDTracker(Callback):
         self._next = every
 
     def measure(self, state: GANState) -> float:
-        """FID of the evaluated generator now; records it and keeps the generator if it is the best."""
+        """FID of the evaluated generator now; records it and keeps the generator
+        if it is the best."""
         start = time.perf_counter()
         G = evaluated_generator(state)
         fakes = generator_samples(G, self.n, seed=self.seed)  # the same noise every time

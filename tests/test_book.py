@@ -107,7 +107,7 @@ def _package_imports(nb) -> str:
     """The chapter's ``import dcgan_tutorial...`` / ``from dcgan_tutorial... import ...`` statements."""
     lines = []
     for cell in _code_cells(nb):
-        source = "\n".join(l for l in _source(cell).splitlines() if not l.lstrip().startswith(("%", "!")))
+        source = "\n".join(line for line in _source(cell).splitlines() if not line.lstrip().startswith(("%", "!")))
         try:
             tree = ast.parse(source)
         except SyntaxError:
@@ -145,6 +145,20 @@ def test_shown_code_is_the_package_code(name, imports, expr, cell):
     expected = show_code(eval(expr, namespace)).data
     stored = ["".join(o["data"]["text/markdown"]) for o in cell["outputs"] if "text/markdown" in o.get("data", {})]
     assert stored == [expected], f"{name}: the shown code of {expr} differs from the package: re-run the chapter"
+
+
+# the width of the book's code column: the formatter's line length (pyproject.toml, [tool.ruff])
+BOOK_COLUMN = __import__("tomllib").loads((REPO / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
+
+
+@pytest.mark.parametrize("name, imports, expr, cell", list(_shown_code_cells()),
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 60 else "")
+def test_shown_code_fits_the_book_column(name, imports, expr, cell):
+    namespace = {}
+    exec("import dcgan_tutorial\nimport dcgan_tutorial.models, dcgan_tutorial.train, dcgan_tutorial.device\n" + imports,
+         namespace)
+    lines = show_code(eval(expr, namespace)).data.splitlines()
+    assert [line for line in lines if len(line) > BOOK_COLUMN] == [], f"{name}: {expr} is wider than the page"
 
 
 # --- the rendered book, in a real browser ------------------------------------------------
@@ -234,7 +248,8 @@ def test_every_stored_widget_has_a_picture_for_the_page():
         for output in outputs:
             figure = "".join(output["data"].get("text/html", ""))
             assert 'class="dcgan-widget-picture"' in figure and "data:image/png;base64," in figure, \
-                (f"{name}: a widget without its picture, inert on the page ({''.join(output['data']['text/plain'])[:60]!r}): "
+                (f"{name}: a widget without its picture, inert on the page "
+                 f"({''.join(output['data']['text/plain'])[:60]!r}): "
                  "show it as the package's view (ShowsWidget), or show no widget (a text progress bar), then re-run")
 
 

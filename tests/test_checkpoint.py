@@ -170,7 +170,7 @@ def test_resumed_ema_run_continues_the_average_bit_for_bit(tiny_model, tiny_trai
 
 
 def test_a_resume_with_new_learning_rates_and_beta1_uses_them(tiny_model, tiny_train, tmp_path):
-    """``train --resume RUN --lr-g/--lr-d/--beta1``: Adam's moments come from the checkpoint, its settings from the flags."""
+    """``train --resume RUN --lr-g/--lr-d/--beta1``: Adam's moments from the checkpoint, its settings from the flags."""
     from dcgan_tutorial.checkpoint import state_from_checkpoint
     from dcgan_tutorial.cli import _plan, build_parser
 

@@ -115,7 +115,9 @@ def test_g_arrows_match_the_hand_gradient_for_a_linear_d(loss):
     with torch.no_grad():
         linear.weight.copy_(torch.tensor([[1.5, -0.5]]))
         linear.bias.fill_(0.3)
-    D = lambda x: linear(x).squeeze(1)
+    def D(x):
+        return linear(x).squeeze(1)
+
     fake = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
     p = torch.sigmoid(D(fake)).detach()
     factor = 1 - p if loss == "non-saturating" else p

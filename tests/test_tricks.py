@@ -169,7 +169,7 @@ def test_d_loss_smoothed_uses_the_real_target():
 
 def test_d_loss_smoothed_is_smallest_at_d_of_point_nine():
     logits = torch.linspace(0, 6, 601)
-    losses = torch.stack([d_loss_smoothed(l.view(1), torch.full((1,), -20.0)) for l in logits])
+    losses = torch.stack([d_loss_smoothed(x.view(1), torch.full((1,), -20.0)) for x in logits])
     assert logits[losses.argmin()].item() == pytest.approx(math.log(9), abs=0.01)
 
 

@@ -15,9 +15,9 @@ HISTORY = {"step": [1, 2, 3], "d_loss": [1.0, 0.9, 0.8], "g_loss": [0.7, 0.8, 0.
 
 def test_plots_draw_every_curve():
     ax = viz.plot_losses(HISTORY)
-    assert [l.get_label() for l in ax.get_lines() if not l.get_label().startswith("_")] == ["D loss", "G loss"]
+    assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == ["D loss", "G loss"]
     ax = viz.plot_d_outputs(HISTORY)
-    ydata = [list(l.get_ydata()) for l in ax.get_lines()]
+    ydata = [list(line.get_ydata()) for line in ax.get_lines()]
     assert [0.6, 0.7, 0.8] in ydata and [0.4, 0.3, 0.2] in ydata
 
 

@@ -76,13 +76,15 @@ def load_images(
     image_size: Optional[int] = None,
     limit: Optional[int] = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All images and labels of a dataset as tensors: images (N, C, H, W) uint8, labels (N,) int64.
+    """All images and labels of a dataset as tensors: images (N, C, H, W) uint8,
+    labels (N,) int64.
 
-    MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder of images
-    (N, 3, S, S) with S = ``image_size`` (default 64; see ``folder.load_image_folder``).
-    ``download=True`` lets torchvision fetch missing files (on Colab or a machine online);
-    when it cannot, a ``DatasetNotFoundError`` says which files are expected where.
-    ``verify=False`` skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
+    MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder
+    of images (N, 3, S, S) with S = ``image_size`` (default 64; see
+    ``folder.load_image_folder``). ``download=True`` lets torchvision fetch
+    missing files (on Colab or a machine online); when it cannot, a
+    ``DatasetNotFoundError`` says which files are expected where. ``verify=False``
+    skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
     """
     reader = _reader(name)
     return reader.load(resolve_data_root(data_root), train, download, verify, image_size, limit)

@@ -28,7 +28,8 @@ def one_hot(labels: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.T
 
 
 class ConditionalGenerator(nn.Module):
-    """G(z, labels): the DCGAN generator with the one-hot class appended to z (nz + n_classes inputs)."""
+    """G(z, labels): the DCGAN generator with the one-hot class appended to z (nz
+    + n_classes inputs)."""
 
     def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 28, n_classes: int = 10,
                  activation: str = "relu"):
@@ -37,14 +38,16 @@ class ConditionalGenerator(nn.Module):
         self.nz, self.n_classes = nz, n_classes
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """z: (B, nz, 1, 1) or (B, nz); labels: (B,) -> images (B, nc, S, S) in [-1, 1]."""
+        """z: (B, nz, 1, 1) or (B, nz); labels: (B,) -> images (B, nc, S, S) in
+        [-1, 1]."""
         z = z.flatten(1)
         zy = torch.cat([z, one_hot(labels, self.n_classes, z.dtype)], dim=1)  # (B, nz + n_classes)
         return self.net(zy[:, :, None, None])
 
 
 class ConditionalDiscriminator(nn.Module):
-    """D(images, labels): the DCGAN discriminator reading n_classes one-hot planes next to the image."""
+    """D(images, labels): the DCGAN discriminator reading n_classes one-hot planes
+    next to the image."""
 
     def __init__(self, ndf: int = 64, nc: int = 1, image_size: int = 28, n_classes: int = 10,
                  leaky_slope: float = 0.2, input_bn: bool = False):
@@ -60,7 +63,8 @@ class ConditionalDiscriminator(nn.Module):
 
 
 class PerClass(nn.Module):
-    """One model per class: ``forward(x, labels)`` runs each class's model on that class's rows."""
+    """One model per class: ``forward(x, labels)`` runs each class's model on that
+    class's rows."""
 
     def __init__(self, models: list[nn.Module]):
         super().__init__()
@@ -68,7 +72,8 @@ class PerClass(nn.Module):
         self.n_classes = len(models)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """x: (B, ...) inputs; labels: (B,) -> the outputs of each row's class model, in row order."""
+        """x: (B, ...) inputs; labels: (B,) -> the outputs of each row's class
+        model, in row order."""
         out = None
         for k in labels.unique().tolist():
             rows = (labels == k).nonzero().flatten()
@@ -80,7 +85,8 @@ class PerClass(nn.Module):
 
 
 class ClassGenerator(PerClass):
-    """classDCGAN's G: n_classes DCGAN generators; ``G(z, labels)`` images (B, nc, S, S) in [-1, 1]."""
+    """classDCGAN's G: n_classes DCGAN generators; ``G(z, labels)`` images (B, nc,
+    S, S) in [-1, 1]."""
 
     def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int = 32, n_classes: int = 10,
                  activation: str = "relu"):

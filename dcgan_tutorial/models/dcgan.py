@@ -20,7 +20,8 @@ from ..config import ModelConfig, upsampling_plan
 
 
 class Generator(nn.Module):
-    """G: noise ``z`` of shape (B, nz, 1, 1) to images (B, nc, image_size, image_size) in [-1, 1]."""
+    """G: noise ``z`` of shape (B, nz, 1, 1) to images (B, nc, image_size,
+    image_size) in [-1, 1]."""
 
     def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 64, activation: str = "relu",
                  batchnorm: bool = True):
@@ -58,11 +59,11 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D: images (B, nc, image_size, image_size) to one logit per image, shape (B,).
+    """D: images (B, nc, image_size, image_size) to one logit per image, (B,).
 
-    D returns a logit, not a probability: ``sigmoid(logit)`` is D's belief that the image
-    is real. The losses take logits (``BCEWithLogits``), which is numerically stable and safe
-    under mixed precision.
+    D returns a logit, not a probability: ``sigmoid(logit)`` is D's belief that
+    the image is real. The losses take logits (``BCEWithLogits``), which is
+    numerically stable and safe under mixed precision.
     """
 
     def __init__(self, ndf: int = 64, nc: int = 1, image_size: int = 64, leaky_slope: float = 0.2,
@@ -102,7 +103,7 @@ def g_activation(name: str):
 
 
 def dcgan_weights_init(module: nn.Module) -> None:
-    """The paper's initialisation: conv weights ~ N(0, 0.02); BN weight ~ N(1, 0.02), bias 0.
+    """DCGAN's init: conv weights ~ N(0, 0.02); BN weight ~ N(1, 0.02), bias 0.
 
     Use as ``model.apply(dcgan_weights_init)``.
     """

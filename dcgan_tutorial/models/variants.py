@@ -43,10 +43,12 @@ class Reshape(nn.Module):
 
 
 class DenseGenerator(nn.Module):
-    """G with a dense projection of z, then transposed convs (flux and tf); images in [-1, 1].
+    """G with a dense projection of z, then transposed convs (flux and tf); images
+    in [-1, 1].
 
-    ``kernel`` 4: the flux model (a 5x5 stride-1 conv first, then 4x4 stride-2 convs).
-    ``kernel`` 5: the tf model (5x5 stride-2 convs with "same" padding all the way).
+    ``kernel`` 4: the flux model (a 5x5 stride-1 conv first, then 4x4 stride-2
+    convs). ``kernel`` 5: the tf model (5x5 stride-2 convs with "same" padding all
+    the way).
     """
 
     def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1, image_size: int = 28, kernel: int = 4,
@@ -69,7 +71,8 @@ class DenseGenerator(nn.Module):
                 act(),
             )  # (ch / 2) x base x base: 128 x 7 x 7
             ch //= 2
-        # 4x4 s2 p1 and 5x5 s2 p2 (+1 output padding, TF's "same") both double the size exactly
+        # 4x4 s2 p1 and 5x5 s2 p2 (+1 output padding, TF's "same") both double
+        # the size exactly
         up = dict(kernel_size=4, stride=2, padding=1) if kernel == 4 else \
             dict(kernel_size=5, stride=2, padding=2, output_padding=1)
         for i in range(1, n_up):
@@ -89,10 +92,11 @@ class DenseGenerator(nn.Module):
 
 
 class DenseDiscriminator(nn.Module):
-    """D with strided convs and a dense logit (flux and tf): images (B, nc, S, S) -> logits (B,).
+    """D with strided convs and a dense logit (flux and tf): images (B, nc, S, S)
+    -> logits (B,).
 
-    ``kernel`` 4 with ``batchnorm=False`` and ``dropout``: flux. ``kernel`` 5 with batchnorm on
-    every block but the first: tf.
+    ``kernel`` 4 with ``batchnorm=False`` and ``dropout``: flux. ``kernel`` 5 with
+    batchnorm on every block but the first: tf.
     """
 
     def __init__(self, ndf: int = 64, nc: int = 1, image_size: int = 28, kernel: int = 4,
@@ -157,7 +161,8 @@ class LinGenerator(nn.Module):
 
 
 class LinDiscriminator(nn.Module):
-    """linDCGAN's D: stride-2 convs, one stride-1 conv, then a linear logit; (B, nc, S, S) -> (B,)."""
+    """linDCGAN's D: stride-2 convs, one stride-1 conv, then a linear logit; (B,
+    nc, S, S) -> (B,)."""
 
     def __init__(self, ndf: int = 64, nc: int = 3, image_size: int = 32, leaky_slope: float = 0.1,
                  input_bn: bool = True):

@@ -124,11 +124,13 @@ class ShowsWidget:
 
 
 class LivePlots(Callback):
-    """Watch ``train_gan`` in widgets: a progress bar, the curves and the fixed-noise grid.
+    """Watch ``train_gan`` in widgets: a progress bar, the curves and the
+    fixed-noise grid.
 
-    The loop calls ``on_log`` every ``log_every`` steps and ``on_sample`` with every new grid.
-    The curves are redrawn at most once every ``redraw_every`` seconds (a redraw costs
-    about as much as a few training steps), and always at the end.
+    The loop calls ``on_log`` every ``log_every`` steps and ``on_sample`` with
+    every new grid. The curves are redrawn at most once every ``redraw_every``
+    seconds (a redraw costs about as much as a few training steps), and always at
+    the end.
     """
 
     def __init__(self, redraw_every: float = 1.0):

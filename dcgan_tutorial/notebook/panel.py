@@ -155,7 +155,8 @@ class TrainingPanel(ShowsWidget):
     # -- from controls to configs --------------------------------------------------------------
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
-        """The model and training configs the controls describe, validated (or a ``ConfigError``)."""
+        """The model and training configs the controls describe, validated (or a
+        ``ConfigError``)."""
         plan = self.plan()
         return plan.model_cfg, plan.train_cfg
 
@@ -183,7 +184,8 @@ class TrainingPanel(ShowsWidget):
         return self._running
 
     def _prepare(self):
-        """Check every value, load the data: (state, loader), or None after showing why not."""
+        """Check every value, load the data: (state, loader), or None after
+        showing why not."""
         if self.running:
             self._refuse(RuntimeError("a run is still going: press Stop or wait for it to finish"))
             return None
@@ -197,7 +199,8 @@ class TrainingPanel(ShowsWidget):
         return self.state, loader
 
     def train(self) -> Optional[RunRecord]:
-        """What the Train button does: check, then train here, in the foreground; the new run's record, or None."""
+        """What the Train button does: check, then train here, in the foreground;
+        the new run's record, or None."""
         prepared = self._prepare()
         if prepared is None:
             return None
@@ -208,7 +211,8 @@ class TrainingPanel(ShowsWidget):
             self._running = False
 
     def stop(self) -> None:
-        """What the Stop button does: end the run after the current step (``train_gan`` checks the flag)."""
+        """What the Stop button does: end the run after the current step
+        (``train_gan`` checks the flag)."""
         if self.state is not None:
             self.state.stop_requested = True
 

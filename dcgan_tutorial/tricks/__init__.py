@@ -67,10 +67,10 @@ class DTricks(PaperView):
         return tricks if active else PaperView(cfg.loss, cfg.d_loss_reduction)
 
     def d_view(self, images: torch.Tensor, step: int, is_real: bool = False) -> torch.Tensor:
-        """What D is shown of a batch (B, nc, H, W) at training step ``step``: augmented, then noised.
+        """What D sees of a batch (B, nc, H, W) at ``step``: augmented, noised.
 
-        For R1, real images come back as a leaf that requires its gradient, so the penalty can
-        differentiate D's logits with respect to exactly what D saw.
+        For R1, real images come back as a leaf that requires its gradient, so the
+        penalty can differentiate D's logits with respect to exactly what D saw.
         """
         if self.diffaugment:
             images = diff_augment(images, generator=self.generator)
@@ -81,7 +81,8 @@ class DTricks(PaperView):
         return images
 
     def d_loss(self, real: torch.Tensor, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        """D's loss with the tricks: hinge or (smoothed) BCE, plus R1 on ``real`` (from ``d_view``)."""
+        """D's loss with the tricks: hinge or (smoothed) BCE, plus R1 on ``real``
+        (from ``d_view``)."""
         if self.loss == "hinge":
             loss = d_loss_hinge(real_logits, fake_logits, self.reduction)
         elif self.label_smoothing > 0:

@@ -24,7 +24,7 @@ POLICIES = ("translation", "cutout")
 
 
 def translate(x: torch.Tensor, ratio: float = 0.125, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Shift each image (B, C, H, W) by a random whole number of pixels, at most ``ratio`` of its size.
+    """Shift each image (B, C, H, W) by whole pixels, up to ``ratio`` of its size.
 
     Pixels shifted in from outside are 0 (the paper's zero padding).
     """
@@ -41,7 +41,7 @@ def translate(x: torch.Tensor, ratio: float = 0.125, generator: Optional[torch.G
 
 
 def cutout(x: torch.Tensor, ratio: float = 0.5, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Set a random square of side ``ratio`` of the image size to 0 in each image (B, C, H, W).
+    """Zero a random square of side ``ratio`` x size in each image (B, C, H, W).
 
     The square's centre is anywhere in the image, so it may hang over the border.
     """

@@ -28,7 +28,7 @@ from ..distributed import unwrap
 
 
 class EMA:
-    """A copy of G whose parameters follow an exponential moving average of G's."""
+    """A copy of G whose parameters follow an exponential moving average of G."""
 
     def __init__(self, G: nn.Module, decay: float = 0.999):
         self.decay = decay
@@ -37,16 +37,19 @@ class EMA:
         self.updates = 0  # G steps averaged so far
 
     def current_decay(self) -> float:
-        """``decay``, but smaller early on: (1 + t) / (10 + t) for the t-th update.
+        """``decay``, but smaller early on: (1 + t) / (10 + t) for the t-th
+        update.
 
-        Without this warm-up the average would remember G's random initial weights for about
-        1 / (1 - decay) steps (1,000 at 0.999); TensorFlow's ExponentialMovingAverage does the same.
+        Without this warm-up the average would remember G's random initial weights
+        for about 1 / (1 - decay) steps (1,000 at 0.999); TensorFlow's
+        ExponentialMovingAverage does the same.
         """
         return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @torch.no_grad()
     def update(self, G: nn.Module) -> None:
-        """One averaging step after a G step; BatchNorm buffers are copied from G (see the module docstring)."""
+        """One averaging step after a G step; BatchNorm buffers are copied from G
+        (see the module docstring)."""
         weight = 1.0 - self.current_decay()
         G = unwrap(G)
         for p_ema, p in zip(self.G.parameters(), G.parameters()):
@@ -57,11 +60,13 @@ class EMA:
 
     @torch.no_grad()
     def recompute_batchnorm(self, n_batches: int = 20, batch_size: int = 256, seed: int = 0) -> None:
-        """Re-estimate every BatchNorm's running mean and variance for the averaged weights.
+        """Re-estimate every BatchNorm's running mean and variance for the
+        averaged weights.
 
-        Runs the EMA generator in training mode on ``n_batches`` batches of noise z ~ N(0, I)
-        from its own seeded stream, with ``momentum=None`` so the running statistics become the
-        plain average over those batches; G's own statistics play no part.
+        Runs the EMA generator in training mode on ``n_batches`` batches of noise
+        z ~ N(0, I) from its own seeded stream, with ``momentum=None`` so the
+        running statistics become the plain average over those batches; G's own
+        statistics play no part.
         """
         bns = [m for m in self.G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if not bns:

@@ -15,7 +15,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 def apply_spectral_norm(D: nn.Module) -> nn.Module:
-    """Spectral-normalise every Conv2d and Linear layer of D in place; returns D."""
+    """Spectral-normalise D's Conv2d and Linear layers in place; returns D."""
     layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     for layer in layers:
         spectral_norm(layer)
