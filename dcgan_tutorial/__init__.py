@@ -19,18 +19,38 @@ Imports run one way, from the bottom up:
     toy2d_plots  its heat maps, arrows and animations
     notebook/    the training panel, the latent explorer, chapter setup (they need ipywidgets)
 """
-from .config import ConfigError, ModelConfig, TrainConfig
-from .presets import PRESETS, Preset, get_preset
-from .data import DatasetNotFoundError, InMemoryLoader, load_images, make_loader, scale_images, unscale_images
-from .losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
-from .models import Discriminator, Generator, build_generator, build_models, count_parameters, dcgan_weights_init
-from .device import pick_device
-from .sample import generate, sample_images, sample_noise, save_samples
-from .state import GANState, make_state
+
 from .callbacks import Callback, CollapseWarning
-from .train import d_step, g_step, train_gan, train_step
-from .checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_generator,
+    save_checkpoint,
+)
+from .config import ConfigError, ModelConfig, TrainConfig
+from .data import (
+    DatasetNotFoundError,
+    InMemoryLoader,
+    load_images,
+    make_loader,
+    scale_images,
+    unscale_images,
+)
+from .device import pick_device
+from .losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
+from .models import (
+    Discriminator,
+    Generator,
+    build_generator,
+    build_models,
+    count_parameters,
+    dcgan_weights_init,
+)
+from .presets import PRESETS, Preset, get_preset
 from .pretrained import load_pretrained
 from .run import RunPlan, plan_run, prepare_run, train_run
+from .sample import generate, sample_images, sample_noise, save_samples
+from .state import GANState, make_state
+from .train import d_step, g_step, train_gan, train_step
 
 __version__ = "0.1.0"

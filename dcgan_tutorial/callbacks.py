@@ -4,6 +4,7 @@
 run. What a run writes as it goes (checkpoints, progress grids, the best and the averaged
 generator) is in ``watchers``; the live widget view is ``notebook.LivePlots``.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,9 @@ class ProgressBar(Callback):
 
     def __init__(self, last_step: float, first_step: int = 0):
         total = None if math.isinf(last_step) else int(last_step)
-        self.bar = tqdm(total=total, initial=first_step, unit="step", desc="training")
+        self.bar = tqdm(
+            total=total, initial=first_step, unit="step", desc="training"
+        )
 
     def on_log(self, state: GANState, records: dict[str, list]) -> None:
         self.bar.set_postfix({k: f"{records[k][-1]:.3f}" for k in STAT_KEYS})
@@ -62,20 +65,24 @@ class CollapseWarning(Callback):
         self.window, self.threshold, self.warned = window, threshold, False
 
     def on_log(self, state: GANState, records: dict[str, list]) -> None:
-        d_loss_recent = state.history["d_loss"][-self.window:]
-        d_fake_recent = state.history["d_fake"][-self.window:]
+        d_loss_recent = state.history["d_loss"][-self.window :]
+        d_fake_recent = state.history["d_fake"][-self.window :]
         if self.warned or len(d_loss_recent) < self.window:
             return
         if max(d_loss_recent) < self.threshold:
-            message = (f"D's loss stayed below {self.threshold} for the last "
-                       f"{self.window} steps (step {state.step}): D has won and G is "
-                       f"not learning. Lower D's learning rate (--lr-d), use the "
-                       f"non-saturating loss, or restart from an earlier checkpoint.")
+            message = (
+                f"D's loss stayed below {self.threshold} for the last "
+                f"{self.window} steps (step {state.step}): D has won and G is "
+                f"not learning. Lower D's learning rate (--lr-d), use the "
+                f"non-saturating loss, or restart from an earlier checkpoint."
+            )
         elif min(d_fake_recent) > 1 - self.threshold:
-            message = (f"D(G(z)) stayed above {1 - self.threshold} for the last "
-                       f"{self.window} steps (step {state.step}): D is fooled by "
-                       f"everything, a sign of collapse. Check the samples for mode "
-                       f"collapse and lower G's learning rate (--lr-g).")
+            message = (
+                f"D(G(z)) stayed above {1 - self.threshold} for the last "
+                f"{self.window} steps (step {state.step}): D is fooled by "
+                f"everything, a sign of collapse. Check the samples for mode "
+                f"collapse and lower G's learning rate (--lr-g)."
+            )
         else:
             return
         self.warned = True

@@ -7,6 +7,7 @@ global batch (``InMemoryLoader(rank=..., world_size=...)``) with its own noise s
 DDP averages the gradients before each optimiser step, so all copies stay identical. Only
 rank 0 writes checkpoints and pictures. On GPUs the backend is NCCL, on CPUs gloo.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,13 +39,21 @@ def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
 
 
 def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    return (
+        dist.is_available()
+        and dist.is_initialized()
+        and dist.get_world_size() > 1
+    )
 
 
-def wrap_models(G: nn.Module, D: nn.Module, device: torch.device) -> tuple[nn.Module, nn.Module]:
+def wrap_models(
+    G: nn.Module, D: nn.Module, device: torch.device
+) -> tuple[nn.Module, nn.Module]:
     """G and D wrapped in DistributedDataParallel (gradients averaged across ranks)."""
     ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(G, device_ids=ids), DistributedDataParallel(D, device_ids=ids)
+    return DistributedDataParallel(G, device_ids=ids), DistributedDataParallel(
+        D, device_ids=ids
+    )
 
 
 def distribute_state(state, rank: int, device: torch.device) -> None:
@@ -53,7 +62,9 @@ def distribute_state(state, rank: int, device: torch.device) -> None:
     DDP expects a gradient for every weight in each backward pass, so G's update computes D's
     weight gradients here too (``every_gradient``), which a single process skips.
     """
-    state.noise_gen.manual_seed(state.train_cfg.seed + 1 + 7919 * rank + state.step)
+    state.noise_gen.manual_seed(
+        state.train_cfg.seed + 1 + 7919 * rank + state.step
+    )
     state.G, state.D = wrap_models(state.G, state.D, device)
     state.g_backward_and_step = every_gradient(state.g_backward_and_step)
 
@@ -69,7 +80,9 @@ class every_gradient:
     def __init__(self, backward_and_step: Callable):
         self.backward_and_step = backward_and_step
 
-    def __call__(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, inputs=None) -> None:
+    def __call__(
+        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, inputs=None
+    ) -> None:
         self.backward_and_step(loss, optimizer)
 
     def __getattr__(self, name: str):
@@ -118,7 +131,12 @@ def weights_agree(model: nn.Module) -> bool:
     """Whether every rank holds exactly the same parameters and buffers."""
     if not is_distributed():
         return True
-    flat = torch.cat([t.detach().float().flatten() for t in unwrap(model).state_dict().values()])
+    flat = torch.cat(
+        [
+            t.detach().float().flatten()
+            for t in unwrap(model).state_dict().values()
+        ]
+    )
     gathered = [torch.empty_like(flat) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, flat)
     return all(torch.equal(gathered[0], g) for g in gathered[1:])

@@ -5,6 +5,7 @@ notebook's interrupt button) sets ``requested`` and calls ``on_stop``, and the c
 its next safe point. Outside the main thread (a widget's training thread) signals cannot be
 caught, and nothing is changed.
 """
+
 from __future__ import annotations
 
 import signal

@@ -9,13 +9,16 @@ D maximises V; G minimises it. Both losses below are binary cross-entropies comp
 ``F.binary_cross_entropy_with_logits``, which works on the logit directly
 (``log(sigmoid(l)) = -softplus(-l)``) and so never takes ``log(0)``.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 
-def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+def d_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str = "sum"
+) -> torch.Tensor:
     """D's loss: L_D = -mean[log D(x)] - mean[log(1 - D(G(z)))].
 
     real_logits: (B,) D's logits on real images; fake_logits: (B,) on generated
@@ -24,12 +27,18 @@ def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str 
     does; with Adam, which divides each gradient by its own running scale, the two
     train almost identically.
     """
-    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    real_loss = F.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    )
+    fake_loss = F.binary_cross_entropy_with_logits(
+        fake_logits, torch.zeros_like(fake_logits)
+    )
     if reduction == "mean":
         return 0.5 * (real_loss + fake_loss)
     if reduction != "sum":
-        raise ValueError(f"reduction={reduction!r} is not allowed: choose sum or mean")
+        raise ValueError(
+            f"reduction={reduction!r} is not allowed: choose sum or mean"
+        )
     return real_loss + fake_loss
 
 
@@ -40,7 +49,9 @@ def g_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     confidently rejects the fakes (D(G(z)) near 0), which is exactly the situation
     early in training.
     """
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    return F.binary_cross_entropy_with_logits(
+        fake_logits, torch.ones_like(fake_logits)
+    )
 
 
 def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -51,10 +62,14 @@ def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     its gradient vanishes when D(G(z)) is near 0, so G learns slowly when D is
     winning.
     """
-    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return -F.binary_cross_entropy_with_logits(
+        fake_logits, torch.zeros_like(fake_logits)
+    )
 
 
-def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+def d_loss_hinge(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction: str = "sum"
+) -> torch.Tensor:
     """D's hinge loss: L_D = mean[max(0, 1 - l(x))] + mean[max(0, 1 + l(G(z)))].
 
     real_logits, fake_logits: (B,) D's logits (no sigmoid). D stops being pushed
@@ -64,7 +79,9 @@ def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor, reduction
     halves it, as for ``d_loss``.
     """
     if reduction not in ("sum", "mean"):
-        raise ValueError(f"reduction={reduction!r} is not allowed: choose sum or mean")
+        raise ValueError(
+            f"reduction={reduction!r} is not allowed: choose sum or mean"
+        )
     loss = F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
     return 0.5 * loss if reduction == "mean" else loss
 
@@ -78,12 +95,20 @@ def g_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
-G_LOSSES = {"non-saturating": g_loss_non_saturating, "saturating": g_loss_saturating, "hinge": g_loss_hinge}
+G_LOSSES = {
+    "non-saturating": g_loss_non_saturating,
+    "saturating": g_loss_saturating,
+    "hinge": g_loss_hinge,
+}
 
 
-def g_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
+def g_loss(
+    fake_logits: torch.Tensor, kind: str = "non-saturating"
+) -> torch.Tensor:
     """G's loss of the given ``kind``: "non-saturating" (default), "saturating" or
     "hinge"."""
     if kind not in G_LOSSES:
-        raise ValueError(f"loss={kind!r} is not allowed: choose one of {', '.join(G_LOSSES)}")
+        raise ValueError(
+            f"loss={kind!r} is not allowed: choose one of {', '.join(G_LOSSES)}"
+        )
     return G_LOSSES[kind](fake_logits)

@@ -5,6 +5,7 @@ noise of the sample grids and the noise stream of the steps, and binds the run's
 the view of the step (the paper's, or the tricks'), the precision and its updates, the EMA.
 ``train.py`` changes the state one step at a time, ``checkpoint.py`` saves and restores it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,13 +15,29 @@ import torch
 from torch import nn
 
 from .config import ModelConfig, TrainConfig
-from .device import PLAIN, SpeedSettings, backward_and_step, make_adam, make_update, prepare_model, speed_settings
+from .device import (
+    PLAIN,
+    SpeedSettings,
+    backward_and_step,
+    make_adam,
+    make_update,
+    prepare_model,
+    speed_settings,
+)
 from .models import build_models, class_labels
 from .tricks import DTricks, PaperView
 from .tricks.ema import EMA
 
-STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")  # what a step returns, one number each
-HISTORY_KEYS = ("step", *STAT_KEYS)  # state.history: the step of each record, then the statistics
+STAT_KEYS = (
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+)  # what a step returns, one number each
+HISTORY_KEYS = (
+    "step",
+    *STAT_KEYS,
+)  # state.history: the step of each record, then the statistics
 
 
 @dataclass
@@ -33,32 +50,54 @@ class GANState:
     opt_d: torch.optim.Optimizer
     model_cfg: ModelConfig
     train_cfg: TrainConfig
-    fixed_z: torch.Tensor  # (n_fixed, nz, 1, 1): the same noise every time we look
-    noise_gen: torch.Generator  # the noise z of each step: its own stream, saved and restored
+    fixed_z: (
+        torch.Tensor
+    )  # (n_fixed, nz, 1, 1): the same noise every time we look
+    noise_gen: (
+        torch.Generator
+    )  # the noise z of each step: its own stream, saved and restored
     step: int = 0  # optimisation steps done (one D step + one G step each)
     epoch: int = 0  # complete passes over the data
-    history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
-    samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, uint8 G(fixed_z))
+    history: dict[str, list] = field(
+        default_factory=lambda: {k: [] for k in HISTORY_KEYS}
+    )
+    samples: list[tuple[int, torch.Tensor]] = field(
+        default_factory=list
+    )  # (step, uint8 G(fixed_z))
     speed: SpeedSettings = PLAIN  # the precision (autocast) and memory layout of a step on this device
-    stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
+    stop_requested: bool = (
+        False  # set it (a Stop button, Ctrl-C) to end training after this step
+    )
     interrupted: bool = False  # training ended because of a stop request
-    fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
-    view: PaperView = field(default_factory=PaperView)  # what D sees, and the losses: the paper's or DTricks
+    fixed_labels: Optional[torch.Tensor] = (
+        None  # (n_fixed,) classes of the grid, for conditional models
+    )
+    view: PaperView = field(
+        default_factory=PaperView
+    )  # what D sees, and the losses: the paper's or DTricks
     # each optimiser's "loss.backward(); opt.step()": with its own loss scaler under fp16 (device.py)
     d_backward_and_step: Callable = backward_and_step
     g_backward_and_step: Callable = backward_and_step
-    ema: Optional[EMA] = None  # the moving average of G's weights, when train_cfg.ema_decay > 0
+    ema: Optional[EMA] = (
+        None  # the moving average of G's weights, when train_cfg.ema_decay > 0
+    )
 
     @property
     def device(self) -> torch.device:
         return self.fixed_z.device
 
 
-def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device | str = "cpu") -> GANState:
+def make_state(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    device: torch.device | str = "cpu",
+) -> GANState:
     """Fresh G, D (DCGAN init), Adam optimisers, ``fixed_z`` and noise stream, all
     from ``train_cfg.seed``."""
     device = torch.device(device)
-    speed = speed_settings(device, train_cfg.fast, train_cfg.compile, train_cfg.precision)
+    speed = speed_settings(
+        device, train_cfg.fast, train_cfg.compile, train_cfg.precision
+    )
     torch.manual_seed(train_cfg.seed)  # G and D's initial weights
     G, D = build_models(model_cfg)
     G, D = prepare_model(G.to(device), speed), prepare_model(D.to(device), speed)
@@ -70,13 +109,32 @@ def make_state(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.dev
     # fixed_z from its own CPU generator: the same grid noise on every device
     # and in every run
     z_gen = torch.Generator().manual_seed(train_cfg.seed)
-    fixed_z = torch.randn(train_cfg.n_fixed, model_cfg.nz, 1, 1, generator=z_gen).to(device)
+    fixed_z = torch.randn(
+        train_cfg.n_fixed, model_cfg.nz, 1, 1, generator=z_gen
+    ).to(device)
     noise_gen = torch.Generator(device=device).manual_seed(train_cfg.seed + 1)
     fixed_labels = None
     if model_cfg.conditional:  # a grid row per class
-        fixed_labels = class_labels(train_cfg.n_fixed, model_cfg.n_classes, device)
-    view = DTricks.from_config(train_cfg, generator=noise_gen)  # the paper's view when every trick is off
+        fixed_labels = class_labels(
+            train_cfg.n_fixed, model_cfg.n_classes, device
+        )
+    view = DTricks.from_config(
+        train_cfg, generator=noise_gen
+    )  # the paper's view when every trick is off
     ema = EMA(G, train_cfg.ema_decay) if train_cfg.ema_decay > 0 else None
-    return GANState(G, D, opt_g, opt_d, model_cfg, train_cfg, fixed_z, noise_gen, speed=speed,
-                    fixed_labels=fixed_labels, view=view, d_backward_and_step=make_update(speed, device),
-                    g_backward_and_step=make_update(speed, device), ema=ema)
+    return GANState(
+        G,
+        D,
+        opt_g,
+        opt_d,
+        model_cfg,
+        train_cfg,
+        fixed_z,
+        noise_gen,
+        speed=speed,
+        fixed_labels=fixed_labels,
+        view=view,
+        d_backward_and_step=make_update(speed, device),
+        g_backward_and_step=make_update(speed, device),
+        ema=ema,
+    )

@@ -11,6 +11,7 @@ k = 1):
 ``train_gan`` runs that until a step, epoch or time limit, and tells its callbacks what
 happened, so a notebook, a widget or the CLI can watch without the loop knowing about them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,15 +34,24 @@ from .sample import generate
 from .state import STAT_KEYS, GANState
 from .tricks import PAPER, PaperView
 
-FIRST_CHECKPOINT_MINUTES = 1  # the first checkpoint by time: a run killed after a minute leaves one
+FIRST_CHECKPOINT_MINUTES = (
+    1  # the first checkpoint by time: a run killed after a minute leaves one
+)
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite."""
 
 
-def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-           view: PaperView = PAPER, step: int = 0, backward_and_step: Callable = backward_and_step) -> dict:
+def d_step(
+    D: nn.Module,
+    opt_d: torch.optim.Optimizer,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    view: PaperView = PAPER,
+    step: int = 0,
+    backward_and_step: Callable = backward_and_step,
+) -> dict:
     """One update of D: push D(real) towards 1 and D(fake) towards 0.
 
     real: (B, nc, H, W) in [-1, 1]; fake: G's images, detached so no gradient
@@ -49,7 +59,10 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
     probabilities), before the update.
     """
     opt_d.zero_grad(set_to_none=True)
-    real, fake = view.d_view(real, step, is_real=True), view.d_view(fake, step)  # the paper: as they are
+    real, fake = (
+        view.d_view(real, step, is_real=True),
+        view.d_view(fake, step),
+    )  # the paper: as they are
     real_logits = D(real)
     fake_logits = D(fake)
     loss = view.d_loss(real, real_logits, fake_logits)  # the paper: losses.d_loss
@@ -61,24 +74,36 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
     }
 
 
-def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, view: PaperView = PAPER,
-           step: int = 0, backward_and_step: Callable = backward_and_step) -> dict:
+def g_step(
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    fake: torch.Tensor,
+    view: PaperView = PAPER,
+    step: int = 0,
+    backward_and_step: Callable = backward_and_step,
+) -> dict:
     """One update of G: make D call its images real.
 
     fake: G(z) with its graph, so the gradient flows back through D into G. Only
     ``opt_g`` steps, so D's parameters do not change.
     """
     opt_g.zero_grad(set_to_none=True)
-    loss = view.g_loss(D(view.d_view(fake, step)))  # D sees the fakes as in d_step
+    loss = view.g_loss(
+        D(view.d_view(fake, step))
+    )  # D sees the fakes as in d_step
     # G needs the gradient through D (with respect to D's input), not for D's
     # own weights: backward(inputs=G's parameters) skips computing those, a
     # third of D's backward pass.
     g_params = [p for group in opt_g.param_groups for p in group["params"]]
-    backward_and_step(loss, opt_g, inputs=g_params)  # loss.backward(inputs=...); opt_g.step()
+    backward_and_step(
+        loss, opt_g, inputs=g_params
+    )  # loss.backward(inputs=...); opt_g.step()
     return {"g_loss": loss.detach()}
 
 
-def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict:
+def train_step(
+    state: GANState, real: torch.Tensor, labels: Optional[torch.Tensor] = None
+) -> dict:
     """One D step and one G step on real images (B, nc, H, W) in [-1, 1].
 
     labels: (B,) the real images' classes. A conditional model asks G for the same
@@ -86,14 +111,38 @@ def train_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tenso
     ignore them.
     """
     G, D, view, step = state.G, state.D, state.view, state.step
-    if state.model_cfg.conditional:  # bind the class once: below, G and D take images (or z) only
-        G, D = functools.partial(G, labels=labels), functools.partial(D, labels=labels)
-    z = torch.randn(real.shape[0], state.model_cfg.nz, 1, 1, device=state.device, generator=state.noise_gen)
-    with state.speed.autocast(state.device):  # bf16 or fp16 where the hardware runs it (device.py)
+    if (
+        state.model_cfg.conditional
+    ):  # bind the class once: below, G and D take images (or z) only
+        G, D = (
+            functools.partial(G, labels=labels),
+            functools.partial(D, labels=labels),
+        )
+    z = torch.randn(
+        real.shape[0],
+        state.model_cfg.nz,
+        1,
+        1,
+        device=state.device,
+        generator=state.noise_gen,
+    )
+    with state.speed.autocast(
+        state.device
+    ):  # bf16 or fp16 where the hardware runs it (device.py)
         fake = G(z)
         real = state.speed.prepare_batch(real)
-        stats = d_step(D, state.opt_d, real, fake.detach(), view, step, state.d_backward_and_step)
-        stats.update(g_step(D, state.opt_g, fake, view, step, state.g_backward_and_step))
+        stats = d_step(
+            D,
+            state.opt_d,
+            real,
+            fake.detach(),
+            view,
+            step,
+            state.d_backward_and_step,
+        )
+        stats.update(
+            g_step(D, state.opt_g, fake, view, step, state.g_backward_and_step)
+        )
     if state.ema is not None:
         state.ema.update(state.G)
     return stats
@@ -117,11 +166,21 @@ class _Schedule:
         self.start = time.perf_counter()
         self.budget = cfg.time_budget if cfg.time_budget is not None else math.inf
         # a checkpoint by time too: the first after a minute, then every checkpoint_minutes (RNG untouched)
-        self.every = 60 * cfg.checkpoint_minutes if cfg.checkpoint_minutes is not None else math.inf
-        self.save_by = self.start + min(60 * FIRST_CHECKPOINT_MINUTES, self.every) if self.every < math.inf else math.inf
+        self.every = (
+            60 * cfg.checkpoint_minutes
+            if cfg.checkpoint_minutes is not None
+            else math.inf
+        )
+        self.save_by = (
+            self.start + min(60 * FIRST_CHECKPOINT_MINUTES, self.every)
+            if self.every < math.inf
+            else math.inf
+        )
         self.saved_at: Optional[int] = None
         # several processes (DDP) must stop at the same step: they agree every log_every steps
-        self.agree = distributed.agree_to_stop if distributed.is_distributed() else None
+        self.agree = (
+            distributed.agree_to_stop if distributed.is_distributed() else None
+        )
 
     def due(self, step: int) -> list[str]:
         """What is due after ``step``: "log", "sample", "checkpoint" (which logs first)."""
@@ -129,14 +188,28 @@ class _Schedule:
         checkpoint = step % cfg.checkpoint_every == 0 or now >= self.save_by
         if checkpoint:
             self.saved_at, self.save_by = step, now + self.every
-        return [name for name, due in (("log", step % cfg.log_every == 0), ("sample", step % cfg.sample_every == 0),
-                                       ("checkpoint", checkpoint)) if due]
+        return [
+            name
+            for name, due in (
+                ("log", step % cfg.log_every == 0),
+                ("sample", step % cfg.sample_every == 0),
+                ("checkpoint", checkpoint),
+            )
+            if due
+        ]
 
     def done(self, state: GANState) -> bool:
         if state.step >= self.last_step:  # the same step on every rank
             return True
-        local = state.stop_requested or time.perf_counter() - self.start >= self.budget
-        return local if self.agree is None else state.step % self.cfg.log_every == 0 and self.agree(local)
+        local = (
+            state.stop_requested
+            or time.perf_counter() - self.start >= self.budget
+        )
+        return (
+            local
+            if self.agree is None
+            else state.step % self.cfg.log_every == 0 and self.agree(local)
+        )
 
 
 class _Recorder:
@@ -149,7 +222,9 @@ class _Recorder:
         pending, state = self.pending, self.state
         if not pending:
             return
-        values = torch.stack([torch.stack([s[k].float() for k in STAT_KEYS]) for _, s in pending]).cpu()
+        values = torch.stack(
+            [torch.stack([s[k].float() for k in STAT_KEYS]) for _, s in pending]
+        ).cpu()
         bad = ~torch.isfinite(values).all(dim=1)
         if bad.any():
             first = pending[int(bad.nonzero()[0])][0]
@@ -158,7 +233,10 @@ class _Recorder:
                 f"rate too high (try --lr 2e-4 or lower), beta1 too high (use 0.5), or corrupt input data. "
                 f"The last checkpoint written before step {first} is intact."
             )
-        records = {"step": [step for step, _ in pending], **dict(zip(STAT_KEYS, values.T.tolist()))}
+        records = {
+            "step": [step for step, _ in pending],
+            **dict(zip(STAT_KEYS, values.T.tolist())),
+        }
         for k, v in records.items():
             state.history[k].extend(v)
         pending.clear()
@@ -168,7 +246,9 @@ class _Recorder:
     def keep_sample(self) -> None:
         """A grid of G(fixed_z), kept in ``state.samples`` and shown to the callbacks."""
         state = self.state
-        images = unscale_images(generate(state.G, state.fixed_z, state.fixed_labels)).cpu()
+        images = unscale_images(
+            generate(state.G, state.fixed_z, state.fixed_labels)
+        ).cpu()
         state.samples.append((state.step, images))
         for cb in self.callbacks:
             cb.on_sample(state, images)
@@ -179,17 +259,25 @@ class _Recorder:
             cb.on_checkpoint(self.state)
 
 
-def _checked_step(state: GANState, real: torch.Tensor, labels: Optional[torch.Tensor]) -> dict:
+def _checked_step(
+    state: GANState, real: torch.Tensor, labels: Optional[torch.Tensor]
+) -> dict:
     """``train_step``, with a full GPU or CPU turned into one clear error naming the batch size."""
     try:
         return train_step(state, real, labels)
     except RuntimeError as err:
-        raise_if_out_of_memory(err, state.device, len(real), state.model_cfg, state.step)
+        raise_if_out_of_memory(
+            err, state.device, len(real), state.model_cfg, state.step
+        )
         raise
 
 
-def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callback] = (),
-              progress: bool = True) -> GANState:
+def train_gan(
+    state: GANState,
+    loader: InMemoryLoader,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+) -> GANState:
     """Train from ``state.step`` until a limit: ``train_cfg.steps``, ``.epochs``,
     ``.time_budget``.
 
@@ -201,10 +289,16 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     per_epoch, schedule = len(loader), _Schedule(state.train_cfg, len(loader))
     bar = [ProgressBar(schedule.last_step, state.step)] if progress else []
     run = _Recorder(state, [*bar, *callbacks])
-    events = {"log": run.flush, "sample": run.keep_sample, "checkpoint": run.checkpoint}
+    events = {
+        "log": run.flush,
+        "sample": run.keep_sample,
+        "checkpoint": run.checkpoint,
+    }
     state.G.train()
     state.D.train()
-    state.interrupted = False  # a stop asked for before the loop starts is honoured at once
+    state.interrupted = (
+        False  # a stop asked for before the loop starts is honoured at once
+    )
     if not state.samples:
         run.keep_sample()  # what G makes before training
     with StopOnCtrlC(lambda: setattr(state, "stop_requested", True)):
@@ -219,7 +313,10 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
                 if schedule.done(state):
                     break
     run.flush()
-    state.interrupted, state.stop_requested = state.stop_requested, False  # the request is used up
+    state.interrupted, state.stop_requested = (
+        state.stop_requested,
+        False,
+    )  # the request is used up
     if state.samples[-1][0] != state.step:
         run.keep_sample()
     if schedule.saved_at != state.step:

@@ -11,6 +11,7 @@ names every file), and ``run.train_run`` attaches them:
 The generators are written as generator files (``pretrained.save_generator_file``), which
 ``pretrained.load_generator_file`` reads and ``sample --checkpoint FILE`` samples from.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,22 @@ class CheckpointWriter(Callback):
     so they cost no extra writes).
     """
 
-    def __init__(self, path: str | os.PathLike, keep: int = 3, history_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        keep: int = 3,
+        history_dir: str | os.PathLike | None = None,
+    ):
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
-            raise ConfigError("keep", keep, "use a whole number >= 0 (0 keeps only the latest checkpoint)")
+            raise ConfigError(
+                "keep",
+                keep,
+                "use a whole number >= 0 (0 keeps only the latest checkpoint)",
+            )
         self.path, self.keep = Path(path), keep
-        self.history_dir = Path(history_dir or RunFolder(self.path.parent).kept_checkpoints)
+        self.history_dir = Path(
+            history_dir or RunFolder(self.path.parent).kept_checkpoints
+        )
 
     def on_checkpoint(self, state: GANState) -> None:
         save_checkpoint(state, self.path)
@@ -60,13 +72,17 @@ class CheckpointWriter(Callback):
         try:
             try:
                 os.link(self.path, tmp)
-            except OSError:  # no hard links here (some network or Windows file systems): copy
+            except (
+                OSError
+            ):  # no hard links here (some network or Windows file systems): copy
                 shutil.copyfile(self.path, tmp)
             os.replace(tmp, kept)
-        except OSError as err:  # a copy on a full disk: nothing half-written stays
+        except (
+            OSError
+        ) as err:  # a copy on a full disk: nothing half-written stays
             tmp.unlink(missing_ok=True)
             raise disk_full(err, self.history_dir, kept.name) or err
-        for old in sorted(self.history_dir.glob("step_*.pt"))[:-self.keep]:
+        for old in sorted(self.history_dir.glob("step_*.pt"))[: -self.keep]:
             old.unlink()
 
 
@@ -77,7 +93,9 @@ class SaveProgressImages(Callback):
         self.folder = folder
 
     def on_sample(self, state: GANState, images: torch.Tensor) -> None:
-        from . import viz  # matplotlib on first use: `python -m dcgan_tutorial --help` starts without it
+        from . import (
+            viz,
+        )  # matplotlib on first use: `python -m dcgan_tutorial --help` starts without it
 
         fig = viz.plt.figure(figsize=(4, 4))
         viz.show_grid(images, ax=fig.gca(), title=f"step {state.step}")
@@ -89,7 +107,14 @@ def _cpu_weights(G: torch.nn.Module) -> dict:
 
 
 def _save_generator(weights: dict, state: GANState, path: Path, why: str) -> Path:
-    return save_generator_file(weights, state.model_cfg, state.train_cfg.dataset, state.step, path, {"selected": why})
+    return save_generator_file(
+        weights,
+        state.model_cfg,
+        state.train_cfg.dataset,
+        state.step,
+        path,
+        {"selected": why},
+    )
 
 
 class EMAWriter(Callback):
@@ -105,8 +130,13 @@ class EMAWriter(Callback):
         if state.ema is None or not is_writer():
             return
         weights = _cpu_weights(ema_generator(state.ema))
-        _save_generator(weights, state, self.path, f"the moving average of G's weights (decay {state.ema.decay}) "
-                                                   f"after {state.ema.updates} updates")
+        _save_generator(
+            weights,
+            state,
+            self.path,
+            f"the moving average of G's weights (decay {state.ema.decay}) "
+            f"after {state.ema.updates} updates",
+        )
 
 
 def evaluated_generator(state: GANState) -> torch.nn.Module:
@@ -127,15 +157,27 @@ class FIDTracker(Callback):
     ``best_state`` and ``history``).
     """
 
-    def __init__(self, reference: torch.Tensor | ReferenceFID, every: int = 1000, n: int = 2000,
-                 out_dir: Optional[str | os.PathLike] = None, classifier: Optional[DigitClassifier] = None,
-                 seed: int = 0):
+    def __init__(
+        self,
+        reference: torch.Tensor | ReferenceFID,
+        every: int = 1000,
+        n: int = 2000,
+        out_dir: Optional[str | os.PathLike] = None,
+        classifier: Optional[DigitClassifier] = None,
+        seed: int = 0,
+    ):
         self.every, self.n, self.seed = every, n, seed
         self.folder = None if out_dir is None else RunFolder(out_dir)
-        self.fid = reference if isinstance(reference, ReferenceFID) else ReferenceFID(reference, classifier)
+        self.fid = (
+            reference
+            if isinstance(reference, ReferenceFID)
+            else ReferenceFID(reference, classifier)
+        )
         self.history: list[dict] = []  # {"step", "fid"} per measurement
         self.best: Optional[dict] = None  # the measurement with the lowest FID
-        self.best_state: Optional[dict] = None  # that generator's state_dict (on the CPU)
+        self.best_state: Optional[dict] = (
+            None  # that generator's state_dict (on the CPU)
+        )
         self.seconds = 0.0  # time spent measuring, so a benchmark can tell it from training time
         self._next = every
 
@@ -144,7 +186,9 @@ class FIDTracker(Callback):
         if it is the best."""
         start = time.perf_counter()
         G = evaluated_generator(state)
-        fakes = generator_samples(G, self.n, seed=self.seed)  # the same noise every time
+        fakes = generator_samples(
+            G, self.n, seed=self.seed
+        )  # the same noise every time
         fid = self.fid(fakes)
         point = {"step": state.step, "fid": fid}
         self.history.append(point)
@@ -167,12 +211,18 @@ class FIDTracker(Callback):
     def _write_best(self, state: GANState) -> None:
         if self.folder is None or not is_writer():
             return
-        _save_generator(dict(self.best_state), state, self.folder.best_generator,
-                        f"the lowest classifier FID ({self.best['fid']:.2f}, {self.n} samples) of "
-                        f"{len(self.history)} measured during training")
+        _save_generator(
+            dict(self.best_state),
+            state,
+            self.folder.best_generator,
+            f"the lowest classifier FID ({self.best['fid']:.2f}, {self.n} samples) of "
+            f"{len(self.history)} measured during training",
+        )
 
     def _write_history(self) -> None:
         if self.folder is None or not is_writer():
             return
         self.folder.root.mkdir(parents=True, exist_ok=True)
-        self.folder.fid_history.write_text(json.dumps({"history": self.history, "best": self.best}))
+        self.folder.fid_history.write_text(
+            json.dumps({"history": self.history, "best": self.best})
+        )

@@ -1,5 +1,6 @@
 """The package's shape: imports run one way, down explicit layers (no cycles, type-only imports
 included); every name is imported from its home; every folder says what it is for."""
+
 import ast
 import importlib
 from pathlib import Path
@@ -20,20 +21,36 @@ def _imports(path: Path) -> set[str]:
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found = set()
     tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):  # imports under `if TYPE_CHECKING:` count too: they are part of the design
+    for node in ast.walk(
+        tree
+    ):  # imports under `if TYPE_CHECKING:` count too: they are part of the design
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = (
+                    package.rsplit(".", node.level - 1)[0]
+                    if node.level > 1
+                    else package
+                )
                 target = f"{base}.{node.module}" if node.module else base
             else:
                 target = node.module or ""
             if target.startswith("dcgan_tutorial"):
-                for alias in node.names:  # `from . import distributed` imports a module
+                for (
+                    alias
+                ) in node.names:  # `from . import distributed` imports a module
                     sub = f"{target}.{alias.name}"
-                    found.add(sub if (PACKAGE.parent / sub.replace(".", "/")).with_suffix(".py").exists()
-                              or (PACKAGE.parent / sub.replace(".", "/")).is_dir() else target)
+                    found.add(
+                        sub
+                        if (PACKAGE.parent / sub.replace(".", "/"))
+                        .with_suffix(".py")
+                        .exists()
+                        or (PACKAGE.parent / sub.replace(".", "/")).is_dir()
+                        else target
+                    )
         elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("dcgan_tutorial")}
+            found |= {
+                a.name for a in node.names if a.name.startswith("dcgan_tutorial")
+            }
     return found - {name}
 
 
@@ -62,7 +79,11 @@ def _cycle(graph):
             if dep.startswith(node + "."):
                 continue
             if state.get(dep) == "open":
-                return path[path.index(dep):] + [dep] if dep in path else [node, dep]
+                return (
+                    path[path.index(dep) :] + [dep]
+                    if dep in path
+                    else [node, dep]
+                )
             if dep not in state:
                 found = visit(dep, path + [dep])
                 if found:
@@ -89,17 +110,48 @@ def test_the_cycle_finder_finds_a_cycle():
 # The layers, lowest first: a module imports only from layers below its own. A family (a folder:
 # data/, models/, tricks/, notebook/) sits in one layer and may import within itself.
 LAYERS = [
-    {"config", "runfolder", "interrupt", "distributed", "losses", "latent", "viz"},  # nothing of the package
-    {"device", "presets", "memory", "data", "tricks", "toy2d"},  # what a step acts with
+    {
+        "config",
+        "runfolder",
+        "interrupt",
+        "distributed",
+        "losses",
+        "latent",
+        "viz",
+    },  # nothing of the package
+    {
+        "device",
+        "presets",
+        "memory",
+        "data",
+        "tricks",
+        "toy2d",
+    },  # what a step acts with
     {"models", "toy2d_plots"},  # G and D (spectral norm from tricks/)
     {"sample", "state"},  # images from G; the state a step changes
     {"callbacks", "checkpoint"},  # how the loop is watched; the state on disk
-    {"train", "classifier"},  # the step and the loop; the shipped classifiers (read from disk)
-    {"metrics", "pretrained"},  # how good a G is; the shipped generators and generator files
-    {"evaluate", "export", "watchers"},  # what uses a G; what watches a run and writes its files
+    {
+        "train",
+        "classifier",
+    },  # the step and the loop; the shipped classifiers (read from disk)
+    {
+        "metrics",
+        "pretrained",
+    },  # how good a G is; the shipped generators and generator files
+    {
+        "evaluate",
+        "export",
+        "watchers",
+    },  # what uses a G; what watches a run and writes its files
     {"run"},  # a whole run, the one place it is set up
-    {"cli", ""},  # the command line; the package's public face (dcgan_tutorial/__init__.py)
-    {"notebook", "__main__"},  # the widgets and chapter setup; python -m dcgan_tutorial
+    {
+        "cli",
+        "",
+    },  # the command line; the package's public face (dcgan_tutorial/__init__.py)
+    {
+        "notebook",
+        "__main__",
+    },  # the widgets and chapter setup; python -m dcgan_tutorial
 ]
 
 
@@ -114,8 +166,12 @@ def _layer(module: str) -> int:
 
 
 def _upward_or_sideways(graph) -> list[tuple[str, str]]:
-    return [(m, d) for m, deps in graph.items() for d in deps
-            if _family(m) != _family(d) and _layer(d) >= _layer(m)]
+    return [
+        (m, d)
+        for m, deps in graph.items()
+        for d in deps
+        if _family(m) != _family(d) and _layer(d) >= _layer(m)
+    ]
 
 
 def test_every_import_points_to_a_lower_layer():
@@ -123,10 +179,16 @@ def test_every_import_points_to_a_lower_layer():
 
 
 def test_the_layer_check_finds_an_import_back_up():
-    graph = {"dcgan_tutorial.tricks.fid": {"dcgan_tutorial.train"}, "dcgan_tutorial.train": set(),
-             "dcgan_tutorial.state": {"dcgan_tutorial.sample"}, "dcgan_tutorial.sample": set()}
-    assert _upward_or_sideways(graph) == [("dcgan_tutorial.tricks.fid", "dcgan_tutorial.train"),
-                                          ("dcgan_tutorial.state", "dcgan_tutorial.sample")]
+    graph = {
+        "dcgan_tutorial.tricks.fid": {"dcgan_tutorial.train"},
+        "dcgan_tutorial.train": set(),
+        "dcgan_tutorial.state": {"dcgan_tutorial.sample"},
+        "dcgan_tutorial.sample": set(),
+    }
+    assert _upward_or_sideways(graph) == [
+        ("dcgan_tutorial.tricks.fid", "dcgan_tutorial.train"),
+        ("dcgan_tutorial.state", "dcgan_tutorial.sample"),
+    ]
 
 
 def test_type_only_imports_count():
@@ -143,11 +205,20 @@ def _defined_names(path: Path) -> set[str]:
     """The names a module defines at its top level (functions, classes, assignments)."""
     names = set()
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        ):
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            targets = (
+                node.targets if isinstance(node, ast.Assign) else [node.target]
+            )
+            names |= {
+                n.id
+                for t in targets
+                for n in ast.walk(t)
+                if isinstance(n, ast.Name)
+            }
     return names
 
 
@@ -163,15 +234,27 @@ def test_every_name_is_imported_from_its_home():
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
         for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.ImportFrom) or not node.level or not node.module:
+            if (
+                not isinstance(node, ast.ImportFrom)
+                or not node.level
+                or not node.module
+            ):
                 continue
-            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            base = (
+                package.rsplit(".", node.level - 1)[0]
+                if node.level > 1
+                else package
+            )
             source = f"{base}.{node.module}"
             home = modules.get(source)
             if home is None or home.name == "__init__.py":
                 continue  # a family's face
             defined = _defined_names(home)
-            passing += [f"{name}: {a.name} from {source}" for a in node.names if a.name not in defined]
+            passing += [
+                f"{name}: {a.name} from {source}"
+                for a in node.names
+                if a.name not in defined
+            ]
     assert passing == []
 
 
@@ -183,24 +266,38 @@ def test_no_module_but_a_face_re_exports():
             continue
         tree = ast.parse(path.read_text())
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        used |= {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+        used |= {
+            n.value.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+        }
         text = path.read_text()
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level:
                 for alias in node.names:
                     local = alias.asname or alias.name
-                    if local not in used and f"'{local}'" not in text and f'"{local}"' not in text:
+                    if (
+                        local not in used
+                        and f"'{local}'" not in text
+                        and f'"{local}"' not in text
+                    ):
                         unused.append(f"{_module_name(path)}: {local}")
     assert unused == []
 
 
 def test_sampling_and_metrics_do_not_depend_on_training():
     graph = _graph()
-    for name in ("dcgan_tutorial.sample", "dcgan_tutorial.metrics", "dcgan_tutorial.notebook.explorer"):
+    for name in (
+        "dcgan_tutorial.sample",
+        "dcgan_tutorial.metrics",
+        "dcgan_tutorial.notebook.explorer",
+    ):
         assert "dcgan_tutorial.train" not in graph[name], name
 
 
-@pytest.mark.parametrize("folder", sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py")))
+@pytest.mark.parametrize(
+    "folder", sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+)
 def test_every_folder_says_what_it_is_for(folder):
     module = importlib.import_module(f"dcgan_tutorial.{folder}")
     doc = module.__doc__ or ""
@@ -208,6 +305,9 @@ def test_every_folder_says_what_it_is_for(folder):
 
 
 def test_no_module_is_longer_than_300_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > 300}
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 300
+    }
     assert not long, long

@@ -1,4 +1,5 @@
 """Where the data lives, and the errors a reader raises when it is not there or is damaged."""
+
 from __future__ import annotations
 
 import os

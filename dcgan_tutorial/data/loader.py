@@ -1,4 +1,5 @@
 """The in-memory loader: shuffled mini-batches from one uint8 tensor, scaled to [-1, 1] on the device."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -18,15 +19,28 @@ class InMemoryLoader:
     (BatchNorm dislikes tiny batches).
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-                 seed: int = 0, device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if images.dtype != torch.uint8 or images.dim() != 4:
-            raise ValueError(f"images must be uint8 of shape (N, C, H, W), got "
-                             f"{images.dtype} {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be uint8 of shape (N, C, H, W), got "
+                f"{images.dtype} {tuple(images.shape)}"
+            )
         if batch_size * world_size > len(images):
-            raise ConfigError("batch_size", batch_size,
-                              f"the dataset has only {len(images)} images; use at "
-                              f"most {len(images) // world_size}")
+            raise ConfigError(
+                "batch_size",
+                batch_size,
+                f"the dataset has only {len(images)} images; use at "
+                f"most {len(images) // world_size}",
+            )
         self.device = torch.device(device)
         self.images = images.to(self.device)  # the whole dataset, once
         self.labels = labels.to(self.device)
@@ -46,14 +60,16 @@ class InMemoryLoader:
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(len(self.images), generator=gen).to(self.device)
 
-    def batches(self, epoch: int = 0, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self, epoch: int = 0, start: int = 0
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield (images (B, C, H, W) in [-1, 1], labels (B,)) of ``epoch``, from
         batch ``start`` on."""
         order = self.epoch_order(epoch)
         step_size = self.batch_size * self.world_size
         for i in range(start, len(self)):
             first = i * step_size + self.rank * self.batch_size
-            idx = order[first:first + self.batch_size]
+            idx = order[first : first + self.batch_size]
             yield scale_images(self.images[idx]), self.labels[idx]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

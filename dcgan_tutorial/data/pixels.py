@@ -1,11 +1,14 @@
 """Pixels: the one place images change between uint8 [0, 255] and G's range [-1, 1], or are resized."""
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 
-def resize_images(images: torch.Tensor, size: int, chunk: int = 8192) -> torch.Tensor:
+def resize_images(
+    images: torch.Tensor, size: int, chunk: int = 8192
+) -> torch.Tensor:
     """Resize uint8 images (N, C, H, W) to (N, C, size, size), once, up front.
 
     Bilinear with antialiasing, as ``torchvision.transforms.Resize`` does on
@@ -15,7 +18,13 @@ def resize_images(images: torch.Tensor, size: int, chunk: int = 8192) -> torch.T
         return images
     out = []
     for part in images.split(chunk):
-        resized = F.interpolate(part.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        resized = F.interpolate(
+            part.float(),
+            size=(size, size),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
         out.append(resized.round_().clamp_(0, 255).to(torch.uint8))
     return torch.cat(out)
 
@@ -28,4 +37,11 @@ def scale_images(images: torch.Tensor) -> torch.Tensor:
 def unscale_images(images: torch.Tensor) -> torch.Tensor:
     """float images in [-1, 1] -> uint8 pixels in [0, 255] (for saving and
     display)."""
-    return images.detach().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return (
+        images.detach()
+        .add(1.0)
+        .mul_(127.5)
+        .round_()
+        .clamp_(0, 255)
+        .to(torch.uint8)
+    )

@@ -17,6 +17,7 @@ statistics" do. Call it before the EMA generator is evaluated or saved; ``ema_ge
 does both. A training run writes it as ``RUN_DIR/ema_generator.pt`` at every checkpoint
 (``watchers.EMAWriter``), and the checkpoint holds the average, so a resumed run continues it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,7 +60,9 @@ class EMA:
         self.updates += 1
 
     @torch.no_grad()
-    def recompute_batchnorm(self, n_batches: int = 20, batch_size: int = 256, seed: int = 0) -> None:
+    def recompute_batchnorm(
+        self, n_batches: int = 20, batch_size: int = 256, seed: int = 0
+    ) -> None:
         """Re-estimate every BatchNorm's running mean and variance for the
         averaged weights.
 
@@ -68,7 +71,11 @@ class EMA:
         running statistics become the plain average over those batches; G's own
         statistics play no part.
         """
-        bns = [m for m in self.G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        bns = [
+            m
+            for m in self.G.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        ]
         if not bns:
             return
         device = next(self.G.parameters()).device
@@ -80,9 +87,17 @@ class EMA:
         self.G.train()
         try:
             for _ in range(n_batches):
-                z = torch.randn(batch_size, self.G.nz, 1, 1, generator=gen).to(device)
-                n_classes = getattr(self.G, "n_classes", 0)  # a conditional G: every class equally often
-                given = ((torch.arange(batch_size) % n_classes).to(device),) if n_classes else ()
+                z = torch.randn(batch_size, self.G.nz, 1, 1, generator=gen).to(
+                    device
+                )
+                n_classes = getattr(
+                    self.G, "n_classes", 0
+                )  # a conditional G: every class equally often
+                given = (
+                    ((torch.arange(batch_size) % n_classes).to(device),)
+                    if n_classes
+                    else ()
+                )
                 self.G(z, *given)
         finally:
             self.G.eval()
@@ -90,7 +105,9 @@ class EMA:
                 bn.momentum = momentum
 
 
-def ema_generator(ema: EMA, n_batches: int = 20, batch_size: int = 256) -> nn.Module:
+def ema_generator(
+    ema: EMA, n_batches: int = 20, batch_size: int = 256
+) -> nn.Module:
     """The EMA generator with BatchNorm statistics of its own, ready to sample from (eval mode)."""
     ema.recompute_batchnorm(n_batches, batch_size)
     return ema.G

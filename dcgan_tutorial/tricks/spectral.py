@@ -8,6 +8,7 @@ can change with its input, which keeps D's gradients to G tame. PyTorch's
 as ``weight.original`` in the state dict. D's BatchNorm layers stay: they rescale activations
 again, so the bound is on the layers, not on the whole of D.
 """
+
 from __future__ import annotations
 
 from torch import nn
