@@ -3,7 +3,7 @@
 Runs the CLI's whole run (``run.train_run``: the loop ``train_gan`` with its progress bar,
 collapse warning, progress images and checkpoints) for ``--steps`` steps and times each part
 by wrapping it: the training step, fetching a batch (index, scale), reading the statistics
-back (``_Recorder.flush``), the fixed-noise grids (``_Recorder.keep_sample``, and the PNG each one becomes), the
+back (``_Recorder.log``), the fixed-noise grids (``_Recorder.sample``, and the PNG each one becomes), the
 checkpoints, the progress bar. What is left over is the loop's own bookkeeping. The loop's
 cost is reported as (whole loop - steps) / steps: the issue's target is at most 5%.
 
@@ -103,8 +103,8 @@ def profile_run(args, out_dir: Path) -> dict:
     """One timed run of ``args.preset`` for ``args.steps`` steps; the parts and their shares."""
     timers = Timers()
     timers.wrap(train, "train_step", "train_step")
-    timers.wrap(train._Recorder, "flush", "_flush (read back, check, record)")
-    timers.wrap(train._Recorder, "keep_sample", "_keep_sample (fixed-noise grid)")
+    timers.wrap(train._Recorder, "log", "_flush (read back, check, record)")
+    timers.wrap(train._Recorder, "sample", "_keep_sample (fixed-noise grid)")
     timers.wrap(
         watchers.SaveProgressImages, "on_sample", "  of which: progress PNG"
     )

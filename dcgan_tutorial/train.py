@@ -213,12 +213,16 @@ class _Schedule:
 
 
 class _Recorder:
-    """Step statistics kept on the device until a log, then read back at once (one sync), checked, recorded."""
+    """What the loop does besides the steps: record, keep grids, tell the callbacks.
+
+    Step statistics stay on the device until a log, then are read back at once
+    (one sync), checked and recorded.
+    """
 
     def __init__(self, state: GANState, callbacks: Sequence[Callback]):
         self.state, self.callbacks, self.pending = state, callbacks, []
 
-    def flush(self) -> None:
+    def log(self) -> None:
         pending, state = self.pending, self.state
         if not pending:
             return
@@ -229,9 +233,10 @@ class _Recorder:
         if bad.any():
             first = pending[int(bad.nonzero()[0])][0]
             raise TrainingDiverged(
-                f"a loss became NaN or infinite at step {first}: the run diverged. Likely causes: a learning "
-                f"rate too high (try --lr 2e-4 or lower), beta1 too high (use 0.5), or corrupt input data. "
-                f"The last checkpoint written before step {first} is intact."
+                f"a loss became NaN or infinite at step {first}: the run diverged. "
+                f"Likely causes: a learning rate too high (try --lr 2e-4 or lower), "
+                f"beta1 too high (use 0.5), or corrupt input data. The last "
+                f"checkpoint written before step {first} is intact."
             )
         records = {
             "step": [step for step, _ in pending],
@@ -243,7 +248,7 @@ class _Recorder:
         for cb in self.callbacks:
             cb.on_log(state, records)
 
-    def keep_sample(self) -> None:
+    def sample(self) -> None:
         """A grid of G(fixed_z), kept in ``state.samples`` and shown to the callbacks."""
         state = self.state
         images = unscale_images(
@@ -254,9 +259,21 @@ class _Recorder:
             cb.on_sample(state, images)
 
     def checkpoint(self) -> None:
-        self.flush()
+        self.log()
         for cb in self.callbacks:
             cb.on_checkpoint(self.state)
+
+    def finish(self, saved_at: Optional[int]) -> None:
+        """The last log, grid and checkpoint (where the last step has none), then the end."""
+        state = self.state
+        self.log()
+        state.interrupted, state.stop_requested = state.stop_requested, False
+        if state.samples[-1][0] != state.step:
+            self.sample()
+        if saved_at != state.step:
+            self.checkpoint()
+        for cb in self.callbacks:
+            cb.on_train_end(state)
 
 
 def _checked_step(
@@ -278,29 +295,20 @@ def train_gan(
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
 ) -> GANState:
-    """Train from ``state.step`` until a limit: ``train_cfg.steps``, ``.epochs``,
-    ``.time_budget``.
+    """Train from ``state.step`` until the config's step, epoch or time limit.
 
     Keeps a grid of G(fixed_z) every ``sample_every`` steps, appends D loss, G
-    loss, D(x) and D(G(z)) to ``state.history``, and calls each callback as that
-    happens. Ctrl-C or ``state.stop_requested = True`` ends it after the current
-    step. Returns ``state``.
+    loss, D(x) and D(G(z)) to ``state.history`` and tells each callback. Ctrl-C or
+    ``state.stop_requested = True`` ends it after the current step.
     """
     per_epoch, schedule = len(loader), _Schedule(state.train_cfg, len(loader))
     bar = [ProgressBar(schedule.last_step, state.step)] if progress else []
     run = _Recorder(state, [*bar, *callbacks])
-    events = {
-        "log": run.flush,
-        "sample": run.keep_sample,
-        "checkpoint": run.checkpoint,
-    }
     state.G.train()
     state.D.train()
-    state.interrupted = (
-        False  # a stop asked for before the loop starts is honoured at once
-    )
+    state.interrupted = False  # a stop asked for earlier ends it at once
     if not state.samples:
-        run.keep_sample()  # what G makes before training
+        run.sample()  # what G makes before training
     with StopOnCtrlC(lambda: setattr(state, "stop_requested", True)):
         while not schedule.done(state):
             for real, labels in loader.batches(*divmod(state.step, per_epoch)):
@@ -309,18 +317,8 @@ def train_gan(
                 state.epoch = state.step // per_epoch
                 run.pending.append((state.step, stats))
                 for event in schedule.due(state.step):
-                    events[event]()
+                    getattr(run, event)()  # run.log(), .sample(), .checkpoint()
                 if schedule.done(state):
                     break
-    run.flush()
-    state.interrupted, state.stop_requested = (
-        state.stop_requested,
-        False,
-    )  # the request is used up
-    if state.samples[-1][0] != state.step:
-        run.keep_sample()
-    if schedule.saved_at != state.step:
-        run.checkpoint()
-    for cb in run.callbacks:
-        cb.on_train_end(state)
+    run.finish(schedule.saved_at)  # the last log, grid and checkpoint
     return state

@@ -304,10 +304,16 @@ def test_every_folder_says_what_it_is_for(folder):
     assert doc.startswith(f"{folder}: ") and len(doc.splitlines()) >= 3, doc
 
 
-def test_no_module_is_longer_than_300_lines():
-    long = {
-        str(p.relative_to(PACKAGE)): n
-        for p in PACKAGE.rglob("*.py")
-        if (n := len(p.read_text().splitlines())) > 300
-    }
+# A module is read in one sitting: about 300 lines as written at 120 columns. The formatter's
+# 82 columns (the book's) add lines, not content, so the measure is its characters, indentation
+# aside.
+MAX_MODULE_CHARS = 16_000
+
+
+def test_no_module_is_longer_than_one_sitting():
+    long = {}
+    for p in PACKAGE.rglob("*.py"):
+        chars = sum(len(line.strip()) for line in p.read_text().splitlines())
+        if chars > MAX_MODULE_CHARS:
+            long[str(p.relative_to(PACKAGE))] = chars
     assert not long, long

@@ -175,3 +175,12 @@ def test_pick_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             pick_device("cuda")
+
+
+def test_train_gan_is_short_enough_to_read_in_the_book():
+    """Chapter 6 shows the loop: batches, train_step, record, callbacks, stop (40 lines)."""
+    import inspect
+
+    from dcgan_tutorial import train
+
+    assert len(inspect.getsource(train.train_gan).splitlines()) <= 40
