@@ -136,9 +136,8 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(
-            tmp, 0o666 & ~_umask()
-        )  # mkstemp makes owner-only files; give the usual mode
+        # mkstemp makes owner-only files; give the usual mode
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
@@ -308,9 +307,8 @@ def generator_of(
 ) -> tuple[torch.nn.Module, ModelConfig]:
     """The generator (eval mode) and model config held by a checkpoint's contents (``read_checkpoint``)."""
     model_cfg, _ = configs_of(data)
-    G = build_generator(
-        model_cfg
-    )  # the checkpoint's architecture: dcgan, a seed's, or conditional
+    # the checkpoint's architecture: dcgan, a seed's, or conditional
+    G = build_generator(model_cfg)
     try:
         G.load_state_dict(data["G"])
     except RuntimeError as err:

@@ -393,9 +393,8 @@ def config_message(err: ConfigError) -> str:
     for field in err.field.split("/"):
         options = names.get(field, names.get(f"{field}_index"))
         if options is None:
-            return str(
-                err
-            )  # a value no flag sets directly (e.g. a preset's architecture)
+            # a value no flag sets directly (e.g. a preset's architecture)
+            return str(err)
         negated = [o for o in options if o.startswith("--no-")]
         flags.append(negated[0] if err.value is False and negated else options[0])
     if len(flags) == 1 and err.value is False and flags[0].startswith("--no-"):
@@ -493,9 +492,8 @@ def _sample(args) -> int:
     G, _, what = load_generator_source(
         args.checkpoint, args.pretrained, pick_device(args.device)
     )
-    files = write_samples(
-        G, args.n, out, args.seed, args.class_index
-    )  # a batch at a time; Ctrl-C stops
+    # a batch at a time; Ctrl-C stops
+    files = write_samples(G, args.n, out, args.seed, args.class_index)
     which = "" if args.class_index is None else f" of class {args.class_index}"
     print(files.describe(f"{which} from {what}"))
     return 0

@@ -29,10 +29,11 @@ PRECISIONS = (
     "bf16",
     "fp16",
 )  # the autocast of a step (device.py); fp16 with loss scaling
+# TrainConfig.precision; "auto": by hardware (device.py)
 PRECISION_CHOICES = (
     "auto",
     *PRECISIONS,
-)  # TrainConfig.precision; "auto": by hardware (device.py)
+)
 
 
 class ConfigError(ValueError):
@@ -90,13 +91,11 @@ class ModelConfig:
     arch: str = "dcgan"  # the all-convolutional DCGAN of the paper; models.ARCHITECTURES lists the others
     # (what each arch allows, e.g. class labels or no batchnorm, is checked where it is built)
     image_size: int = 64  # paper / PyTorch DCGAN tutorial: 64x64 images
-    nc: int = (
-        1  # image channels: 1 for MNIST and Fashion-MNIST (grey), 3 for colour
-    )
+    # image channels: 1 for MNIST and Fashion-MNIST (grey), 3 for colour
+    nc: int = 1
     nz: int = 100  # length of the noise vector z: paper, and every seed system
-    ngf: int = (
-        64  # G width (channels of its last hidden block): PyTorch DCGAN tutorial
-    )
+    # G width (channels of its last hidden block): PyTorch DCGAN tutorial
+    ngf: int = 64
     ndf: int = 64  # D width (channels of its first block): PyTorch DCGAN tutorial
     leaky_slope: float = 0.2  # LeakyReLU slope in D: paper, section 3
     g_activation: str = "relu"  # paper: ReLU in G; the MNIST trainer seed uses LeakyReLU ("leaky")
@@ -105,9 +104,8 @@ class ModelConfig:
         float, ...
     ] = ()  # dropout after each of D's hidden blocks (flux: 0.25, 0.25)
     g_dense_bias: bool = True  # flux: whether G's first dense layer has a bias (its tutorial has none)
-    n_classes: int = (
-        0  # 0: unconditional; 10: a class-conditional model (arch cond or class)
-    )
+    # 0: unconditional; 10: a class-conditional model (arch cond or class)
+    n_classes: int = 0
     batchnorm: bool = True  # paper: batchnorm in G and D; False (arch dcgan only) shows what it is for
     spectral_norm: bool = False  # spectral norm on D's layers (Miyato et al. 2018, tricks/spectral.py): not
     # in the paper; on by default only if it earns it (benchmarks/tricks.py)
@@ -169,28 +167,23 @@ class TrainConfig:
     batch_size: int = 128  # paper, section 4: mini-batches of 128
     lr_g: float = 2e-4  # paper: Adam learning rate 0.0002 (0.001 was too high)
     lr_d: float = 2e-4  # paper: the same rate for D
-    beta1: float = (
-        0.5  # paper: beta1 = 0.5; the default 0.9 made training oscillate
-    )
-    beta2: float = (
-        0.999  # Adam's default, kept by the paper and every seed system
-    )
+    # paper: beta1 = 0.5; the default 0.9 made training oscillate
+    beta1: float = 0.5
+    # Adam's default, kept by the paper and every seed system
+    beta2: float = 0.999
     loss: str = "non-saturating"  # Goodfellow et al. 2014, section 3: strong gradients early on
     d_loss_reduction: str = "sum"  # D's loss: real + fake (paper, most seeds) or their mean (flux package)
-    steps: Optional[int] = (
-        None  # stop after this many steps in total (None: no step limit)
-    )
+    # stop after this many steps in total (None: no step limit)
+    steps: Optional[int] = None
     epochs: Optional[float] = 5  # PyTorch DCGAN tutorial: num_epochs = 5
-    time_budget: Optional[float] = (
-        None  # stop after this many seconds of this run (None: no limit)
-    )
+    # stop after this many seconds of this run (None: no limit)
+    time_budget: Optional[float] = None
     seed: int = 0  # seeds G, D, the noise and the data order: same seed, same run on the CPU
     n_fixed: int = 64  # fixed-noise samples watched during training: an 8x8 grid
     sample_every: int = 200  # keep a fixed-noise grid every this many steps (about 20 grids in 3 min on a CPU)
     log_every: int = 20  # read losses back from the device every this many steps (one sync each)
-    checkpoint_every: int = (
-        1000  # write the checkpoint every this many steps, and at the end
-    )
+    # write the checkpoint every this many steps, and at the end
+    checkpoint_every: int = 1000
     # and every this many minutes (None: by steps only), the first after one minute: paper64 on a CPU
     # does 1,000 steps in about 25 minutes, so a crash or a closed laptop loses at most 5 minutes
     checkpoint_minutes: Optional[float] = 5
@@ -202,18 +195,14 @@ class TrainConfig:
     # Training tricks (tricks/), all off: none is in the paper, and each is on by default only if it
     # earns its place by measurement (benchmarks/tricks.py, benchmarks/results/tricks_cpu.txt).
     ema_decay: float = 0.0  # 0: off; else G's weights averaged with this decay (Yazici et al. 2019: 0.999)
-    label_smoothing: float = (
-        0.0  # 0: off; 0.1 makes D's target for reals 0.9 (Salimans et al. 2016)
-    )
-    instance_noise: float = (
-        0.0  # 0: off; else the std of noise added to D's inputs at step 0
-    )
-    instance_noise_steps: int = (
-        2000  # the noise falls linearly to 0 over this many steps
-    )
-    diffaugment: bool = (
-        False  # translation + cutout of every image D sees (Zhao et al. 2020)
-    )
+    # 0: off; 0.1 makes D's target for reals 0.9 (Salimans et al. 2016)
+    label_smoothing: float = 0.0
+    # 0: off; else the std of noise added to D's inputs at step 0
+    instance_noise: float = 0.0
+    # the noise falls linearly to 0 over this many steps
+    instance_noise_steps: int = 2000
+    # translation + cutout of every image D sees (Zhao et al. 2020)
+    diffaugment: bool = False
     r1_gamma: float = 0.0  # 0: off; else the weight of the R1 penalty on reals (Mescheder et al. 2018)
     fid_every: int = 0  # 0: off; else measure FID every this many steps and keep the best G in the run folder
 

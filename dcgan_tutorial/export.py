@@ -80,12 +80,10 @@ def export_onnx(
         )
     conditional = _check_exportable(G, model_cfg)
     _require("onnx", "exporting to ONNX")  # torch.onnx writes the graph with it
-    G = (
-        copy.deepcopy(G).cpu().eval()
-    )  # eval: batchnorm uses its running statistics, as sampling does
-    z = torch.zeros(
-        2, model_cfg.nz
-    )  # (B, nz): the graph takes flat noise; B = 2 shows the axis is free
+    # eval: batchnorm uses its running statistics, as sampling does
+    G = copy.deepcopy(G).cpu().eval()
+    # (B, nz): the graph takes flat noise; B = 2 shows the axis is free
+    z = torch.zeros(2, model_cfg.nz)
     inputs, names, axes = (z,), ["z"], {"z": {0: "batch"}, "images": {0: "batch"}}
     if conditional:
         inputs, names = (z, torch.zeros(2, dtype=torch.long)), ["z", "labels"]
@@ -118,9 +116,8 @@ def export_onnx(
             )
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(
-            tmp, 0o666 & ~umask
-        )  # mkstemp makes owner-only files; give the usual mode
+        # mkstemp makes owner-only files; give the usual mode
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

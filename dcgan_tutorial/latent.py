@@ -39,9 +39,8 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:
     cos = ((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))).clamp(-1.0, 1.0)
     omega = torch.acos(cos)
     sin = torch.sin(omega)
-    parallel = (
-        sin.abs() < 1e-6
-    )  # (anti)parallel rows: the straight line is as good as any
+    # (anti)parallel rows: the straight line is as good as any
+    parallel = sin.abs() < 1e-6
     w0 = torch.where(
         parallel,
         1.0 - t,

@@ -145,9 +145,8 @@ def generator_samples(
     """``n`` uint8 images from G (eval mode), made in batches on G's device, returned on the CPU."""
     device = next(G.parameters()).device
     z = sample_noise(n, G.nz, seed)
-    labels = sample_labels(
-        G, n
-    )  # a conditional G: every class equally often; else None
+    # a conditional G: every class equally often; else None
+    labels = sample_labels(G, n)
     parts = (
         labels.split(batch_size)
         if labels is not None

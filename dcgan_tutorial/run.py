@@ -56,12 +56,10 @@ class RunPlan:
 
     model_cfg: ModelConfig
     train_cfg: TrainConfig
-    resume: Optional[dict[str, Any]] = (
-        None  # read once by plan_run; the models are built once, on the device
-    )
-    resume_path: Optional[str] = (
-        None  # the file it was read from, named in errors
-    )
+    # read once by plan_run; the models are built once, on the device
+    resume: Optional[dict[str, Any]] = None
+    # the file it was read from, named in errors
+    resume_path: Optional[str] = None
 
 
 def plan_run(
@@ -108,16 +106,15 @@ def plan_run(
             raise ConfigError(
                 "dataset", dataset, f"choose one of {', '.join(DATASETS)}"
             )
+        # grey or colour
         model_cfg = dataclasses.replace(
             p.model, **{"nc": DATASET_CHANNELS[dataset], **model}
-        )  # grey or colour
+        )
         base = p.train
-    train_cfg = dataclasses.replace(
-        base, **train
-    )  # checked as it is made (config.py)
-    architecture(
-        model_cfg
-    )  # every model value, including what this architecture allows
+    # checked as it is made (config.py)
+    train_cfg = dataclasses.replace(base, **train)
+    # every model value, including what this architecture allows
+    architecture(model_cfg)
     return RunPlan(
         model_cfg,
         train_cfg,
@@ -166,9 +163,8 @@ def fid_tracker(
     plan: RunPlan, loader: InMemoryLoader, out: str | os.PathLike
 ) -> Callback:
     """FID every ``fid_every`` steps against 10,000 training images (the first of a fixed shuffle)."""
-    classifier = load_classifier(
-        plan.train_cfg.dataset
-    )  # a clear error for data without a shipped classifier
+    # a clear error for data without a shipped classifier
+    classifier = load_classifier(plan.train_cfg.dataset)
     pick = torch.randperm(
         len(loader.images), generator=torch.Generator().manual_seed(0)
     )[:10_000]

@@ -120,10 +120,11 @@ class DiskFullError(Exception):
     """
 
 
+# no space left on the device; disk quota exceeded
 DISK_FULL = (
     errno.ENOSPC,
     errno.EDQUOT,
-)  # no space left on the device; disk quota exceeded
+)
 
 
 def disk_full(
@@ -176,9 +177,8 @@ def _holder_alive(holder: dict[str, Any]) -> bool:
         return False
     except PermissionError:  # it exists, and belongs to another user
         pass
-    started = _process_started(
-        pid
-    )  # a dead holder's pid may since belong to a newer process
+    # a dead holder's pid may since belong to a newer process
+    started = _process_started(pid)
     return (
         holder.get("process_started") is None
         or started is None
@@ -206,10 +206,11 @@ class RunFolderLock:
             holder = json.loads(raw)
             return raw, holder if isinstance(holder, dict) else {}
         except ValueError:
+            # empty or damaged: its writer died before finishing it, or is writing it now
             return (
                 raw,
                 {},
-            )  # empty or damaged: its writer died before finishing it, or is writing it now
+            )
 
     def _stale(self, holder: dict[str, Any]) -> bool:
         if not holder:
@@ -274,9 +275,8 @@ class RunFolderLock:
                 *self.folder.root.glob(".*.tmp"),
                 *self.folder.kept_checkpoints.glob(".*.tmp"),
             ]:
-                leftover.unlink(
-                    missing_ok=True
-                )  # a killed writer's temporary files: no one else writes here now
+                # a killed writer's temporary files: no one else writes here now
+                leftover.unlink(missing_ok=True)
             return self
         raise RunFolderBusy(
             f"{self.path} keeps changing: another run is starting in {self.folder.root}"

@@ -64,9 +64,8 @@ def sample_labels(
             )
         return None
     if class_index is None:
-        return class_labels(
-            n, n_classes
-        )  # the first n / n_classes images are class 0, and so on
+        # the first n / n_classes images are class 0, and so on
+        return class_labels(n, n_classes)
     if (
         isinstance(class_index, bool)
         or not isinstance(class_index, int)
@@ -111,9 +110,8 @@ def _write_images(
     paths = []
     for i, img in enumerate(pixels, start):
         path = image_dir / f"sample_{i:0{width}d}.png"
-        to_pil_image(img).save(
-            path
-        )  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
+        # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
+        to_pil_image(img).save(path)
         paths.append(path)
     return paths
 
@@ -186,9 +184,8 @@ def write_samples(
     file written is complete. A conditional G draws class ``class_index``, or every class in turn
     (the grid then has a row per class, unless ``nrow`` says otherwise).
     """
-    sample_labels(
-        G, 1, class_index
-    )  # a bad class is an error before anything is written
+    # a bad class is an error before anything is written
+    sample_labels(G, 1, class_index)
     n_classes, device = n_classes_of(G), next(G.parameters()).device
     noise = torch.Generator().manual_seed(seed)
 
@@ -197,9 +194,8 @@ def write_samples(
             if ctrl_c.requested:  # every file written so far is complete
                 return
             stop = min(n, start + batch_size)
-            z = torch.randn(stop - start, G.nz, 1, 1, generator=noise).to(
-                device
-            )  # sample_noise, a batch at a time
+            # sample_noise, a batch at a time
+            z = torch.randn(stop - start, G.nz, 1, 1, generator=noise).to(device)
             labels = None
             if n_classes:  # class_labels(n, n_classes)[start:stop], or the one class asked for
                 labels = (

@@ -28,16 +28,14 @@ from .models import build_models, class_labels
 from .tricks import DTricks, PaperView
 from .tricks.ema import EMA
 
-STAT_KEYS = (
-    "d_loss",
-    "g_loss",
-    "d_real",
-    "d_fake",
-)  # what a step returns, one number each
-HISTORY_KEYS = (
-    "step",
-    *STAT_KEYS,
-)  # state.history: the step of each record, then the statistics
+# what a step returns, one number each
+STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
+# state.history: the step of each record, then the statistics
+HISTORY_KEYS = ("step", *STAT_KEYS)
+
+
+def _empty_history() -> dict[str, list]:
+    return {k: [] for k in HISTORY_KEYS}
 
 
 @dataclass
@@ -50,37 +48,30 @@ class GANState:
     opt_d: torch.optim.Optimizer
     model_cfg: ModelConfig
     train_cfg: TrainConfig
-    fixed_z: (
-        torch.Tensor
-    )  # (n_fixed, nz, 1, 1): the same noise every time we look
-    noise_gen: (
-        torch.Generator
-    )  # the noise z of each step: its own stream, saved and restored
+    # (n_fixed, nz, 1, 1): the same noise every time we look
+    fixed_z: torch.Tensor
+    # the noise z of each step: its own stream, saved and restored
+    noise_gen: torch.Generator
     step: int = 0  # optimisation steps done (one D step + one G step each)
     epoch: int = 0  # complete passes over the data
-    history: dict[str, list] = field(
-        default_factory=lambda: {k: [] for k in HISTORY_KEYS}
-    )
-    samples: list[tuple[int, torch.Tensor]] = field(
-        default_factory=list
-    )  # (step, uint8 G(fixed_z))
-    speed: SpeedSettings = PLAIN  # the precision (autocast) and memory layout of a step on this device
-    stop_requested: bool = (
-        False  # set it (a Stop button, Ctrl-C) to end training after this step
-    )
+    history: dict[str, list] = field(default_factory=_empty_history)
+    # (step, uint8 G(fixed_z)) every sample_every steps
+    samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    # the precision (autocast) and memory layout of a step on this device
+    speed: SpeedSettings = PLAIN
+    # set it (a Stop button, Ctrl-C) to end training after this step
+    stop_requested: bool = False
     interrupted: bool = False  # training ended because of a stop request
-    fixed_labels: Optional[torch.Tensor] = (
-        None  # (n_fixed,) classes of the grid, for conditional models
-    )
-    view: PaperView = field(
-        default_factory=PaperView
-    )  # what D sees, and the losses: the paper's or DTricks
-    # each optimiser's "loss.backward(); opt.step()": with its own loss scaler under fp16 (device.py)
+    # (n_fixed,) classes of the grid, for conditional models
+    fixed_labels: Optional[torch.Tensor] = None
+    # what D sees, and the losses: the paper's (PaperView) or the tricks' (DTricks)
+    view: PaperView = field(default_factory=PaperView)
+    # each optimiser's "loss.backward(); opt.step()", with its own loss scaler
+    # under fp16 (device.py)
     d_backward_and_step: Callable = backward_and_step
     g_backward_and_step: Callable = backward_and_step
-    ema: Optional[EMA] = (
-        None  # the moving average of G's weights, when train_cfg.ema_decay > 0
-    )
+    # the moving average of G's weights, when train_cfg.ema_decay > 0
+    ema: Optional[EMA] = None
 
     @property
     def device(self) -> torch.device:
@@ -118,9 +109,8 @@ def make_state(
         fixed_labels = class_labels(
             train_cfg.n_fixed, model_cfg.n_classes, device
         )
-    view = DTricks.from_config(
-        train_cfg, generator=noise_gen
-    )  # the paper's view when every trick is off
+    # the paper's view when every trick is off
+    view = DTricks.from_config(train_cfg, generator=noise_gen)
     ema = EMA(G, train_cfg.ema_decay) if train_cfg.ema_decay > 0 else None
     return GANState(
         G,

@@ -20,10 +20,11 @@ from .losses import d_loss, g_loss
 
 Sampler = Callable[[int, Optional[torch.Generator]], torch.Tensor]
 
+# 8 Gaussians on a circle; 3 std apart is still far from the next mode
 RING_RADIUS, RING_STD = (
     2.0,
     0.1,
-)  # 8 Gaussians on a circle; 3 std apart is still far from the next mode
+)
 
 
 def ring_centres(n_modes: int = 8, radius: float = RING_RADIUS) -> torch.Tensor:
@@ -155,9 +156,8 @@ def make_toy_gan(
     generator: Optional[torch.Generator] = None,
 ) -> ToyGAN:
     """A fresh G and D with Adam(beta1=0.5, as in DCGAN); seed torch before calling for the same weights."""
-    sample_target(
-        target, 1
-    )  # fail now, with the list of targets, on an unknown name
+    # fail now, with the list of targets, on an unknown name
+    sample_target(target, 1)
     g_loss(torch.zeros(1), loss)  # ... and on an unknown loss
     G, D = MLPGenerator(hidden=hidden), MLPDiscriminator(hidden=hidden)
     # lr 1e-3, five times DCGAN's 2e-4: on 2-D points it is stable (all 8 ring modes within a few
@@ -261,9 +261,8 @@ def warped_grid(
         [along.expand(lines, points), ticks[:, None].expand(lines, points)], dim=2
     )
     vertical = horizontal.flip(2)  # swap x and y
-    z = torch.cat([horizontal, vertical]).reshape(
-        -1, 2
-    )  # (2 * lines * points, 2)
+    # (2 * lines * points, 2)
+    z = torch.cat([horizontal, vertical]).reshape(-1, 2)
     return G(z).reshape(2 * lines, points, 2)
 
 
@@ -278,9 +277,8 @@ def g_arrows(
     gradient; D is not touched.
     """
     x = fake.detach().clone().requires_grad_(True)
-    per_point = (
-        g_loss(D(x), loss) * x.shape[0]
-    )  # mean over the batch, times B = sum of the terms
+    # mean over the batch, times B = sum of the terms
+    per_point = g_loss(D(x), loss) * x.shape[0]
     (grad,) = torch.autograd.grad(per_point, x)
     return -grad
 

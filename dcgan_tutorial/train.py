@@ -34,9 +34,8 @@ from .sample import generate
 from .state import STAT_KEYS, GANState
 from .tricks import PAPER, PaperView
 
-FIRST_CHECKPOINT_MINUTES = (
-    1  # the first checkpoint by time: a run killed after a minute leaves one
-)
+# the first checkpoint by time: a run killed after a minute leaves one
+FIRST_CHECKPOINT_MINUTES = 1
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,10 +58,9 @@ def d_step(
     probabilities), before the update.
     """
     opt_d.zero_grad(set_to_none=True)
-    real, fake = (
-        view.d_view(real, step, is_real=True),
-        view.d_view(fake, step),
-    )  # the paper: as they are
+    # what D sees: in the paper, the images as they are
+    real = view.d_view(real, step, is_real=True)
+    fake = view.d_view(fake, step)
     real_logits = D(real)
     fake_logits = D(fake)
     loss = view.d_loss(real, real_logits, fake_logits)  # the paper: losses.d_loss
@@ -88,16 +86,14 @@ def g_step(
     ``opt_g`` steps, so D's parameters do not change.
     """
     opt_g.zero_grad(set_to_none=True)
-    loss = view.g_loss(
-        D(view.d_view(fake, step))
-    )  # D sees the fakes as in d_step
+    # D sees the fakes as in d_step
+    loss = view.g_loss(D(view.d_view(fake, step)))
     # G needs the gradient through D (with respect to D's input), not for D's
     # own weights: backward(inputs=G's parameters) skips computing those, a
     # third of D's backward pass.
     g_params = [p for group in opt_g.param_groups for p in group["params"]]
-    backward_and_step(
-        loss, opt_g, inputs=g_params
-    )  # loss.backward(inputs=...); opt_g.step()
+    # loss.backward(inputs=...); opt_g.step()
+    backward_and_step(loss, opt_g, inputs=g_params)
     return {"g_loss": loss.detach()}
 
 

@@ -175,9 +175,8 @@ class FIDTracker(Callback):
         )
         self.history: list[dict] = []  # {"step", "fid"} per measurement
         self.best: Optional[dict] = None  # the measurement with the lowest FID
-        self.best_state: Optional[dict] = (
-            None  # that generator's state_dict (on the CPU)
-        )
+        # that generator's state_dict (on the CPU)
+        self.best_state: Optional[dict] = None
         self.seconds = 0.0  # time spent measuring, so a benchmark can tell it from training time
         self._next = every
 
@@ -186,9 +185,8 @@ class FIDTracker(Callback):
         if it is the best."""
         start = time.perf_counter()
         G = evaluated_generator(state)
-        fakes = generator_samples(
-            G, self.n, seed=self.seed
-        )  # the same noise every time
+        # the same noise every time
+        fakes = generator_samples(G, self.n, seed=self.seed)
         fid = self.fid(fakes)
         point = {"step": state.step, "fid": fid}
         self.history.append(point)

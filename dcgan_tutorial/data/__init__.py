@@ -159,9 +159,8 @@ def make_loader(
         image_size=image_size,
         limit=limit,
     )
-    images = resize_images(
-        images, image_size
-    )  # a folder's images already have this size
+    # a folder's images already have this size
+    images = resize_images(images, image_size)
     return InMemoryLoader(
         images,
         labels,

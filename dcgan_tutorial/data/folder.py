@@ -78,20 +78,17 @@ def _read_square(path: Path, size: int) -> Optional[np.ndarray]:
     """One image file as uint8 (size, size, 3): RGB, centre square, resized; None if unreadable."""
     try:
         with Image.open(path) as img:
-            img.draft(
-                "RGB", (size, size)
-            )  # JPEG: decode at 1/2, 1/4, 1/8 scale when still >= size (faster)
-            img = img.convert(
-                "RGB"
-            )  # grey, palette and RGBA images become 3 channels
+            # JPEG: decode at 1/2, 1/4, 1/8 scale when still >= size (faster)
+            img.draft("RGB", (size, size))
+            # grey, palette and RGBA images become 3 channels
+            img = img.convert("RGB")
     except (
         Exception
     ):  # PIL raises OSError, SyntaxError, ValueError... on damaged files
         return None
     w, h = img.size
-    side = min(
-        w, h
-    )  # the largest centred square: faces and objects sit in the middle
+    # the largest centred square: faces and objects sit in the middle
+    side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
     # bilinear, antialiased when shrinking (PIL widens the filter), like resize_images
     return np.array(
@@ -126,9 +123,8 @@ def load_image_folder(
             if array is None:
                 bad.append(str(files[i].relative_to(folder)))
             else:
-                images[i] = torch.from_numpy(array).permute(
-                    2, 0, 1
-                )  # (S, S, 3) -> (3, S, S)
+                # (S, S, 3) -> (3, S, S)
+                images[i] = torch.from_numpy(array).permute(2, 0, 1)
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise DatasetCorruptError(

@@ -108,7 +108,6 @@ def load_mnist(
             ) from err
         cause = "downloading is switched off" if not download else first
         raise DatasetNotFoundError(_missing_message(name, root, cause)) from err
-    images = dataset.data.unsqueeze(
-        1
-    )  # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
+    # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
+    images = dataset.data.unsqueeze(1)
     return images[:limit].contiguous(), dataset.targets[:limit].long()

@@ -51,9 +51,8 @@ class Architecture:
     """How to build one ``arch``, and what its configs may ask of it."""
 
     build: Callable[[ModelConfig], tuple[nn.Module, nn.Module]]
-    class_aware: bool = (
-        False  # G(z, labels), D(images, labels): needs n_classes >= 2
-    )
+    # G(z, labels), D(images, labels): needs n_classes >= 2
+    class_aware: bool = False
     optional_batchnorm: bool = False  # ModelConfig.batchnorm=False is allowed
 
 

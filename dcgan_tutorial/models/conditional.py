@@ -51,9 +51,8 @@ class ConditionalGenerator(nn.Module):
         """z: (B, nz, 1, 1) or (B, nz); labels: (B,) -> images (B, nc, S, S) in
         [-1, 1]."""
         z = z.flatten(1)
-        zy = torch.cat(
-            [z, one_hot(labels, self.n_classes, z.dtype)], dim=1
-        )  # (B, nz + n_classes)
+        # (B, nz + n_classes)
+        zy = torch.cat([z, one_hot(labels, self.n_classes, z.dtype)], dim=1)
         return self.net(zy[:, :, None, None])
 
 
@@ -82,9 +81,8 @@ class ConditionalDiscriminator(nn.Module):
         planes = one_hot(labels, self.n_classes, images.dtype)[
             :, :, None, None
         ].expand(b, self.n_classes, h, w)
-        return self.net(
-            torch.cat([images, planes], dim=1)
-        )  # (B, nc + n_classes, S, S) -> (B,)
+        # (B, nc + n_classes, S, S) -> (B,)
+        return self.net(torch.cat([images, planes], dim=1))
 
 
 class PerClass(nn.Module):
@@ -105,9 +103,8 @@ class PerClass(nn.Module):
             y = self.per_class[k](x[rows])
             if out is None:
                 out = y.new_empty((len(labels), *y.shape[1:]))
-            out = out.index_copy(
-                0, rows, y
-            )  # out of place: autograd sees every class's part
+            # out of place: autograd sees every class's part
+            out = out.index_copy(0, rows, y)
         return out
 
 

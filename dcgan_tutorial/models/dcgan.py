@@ -36,12 +36,10 @@ class Generator(nn.Module):
         super().__init__()
         base, n_up = upsampling_plan(image_size)
         act = g_activation(activation)
-        norm = (
-            nn.BatchNorm2d if batchnorm else nn.Identity
-        )  # batchnorm=False: to see why the paper uses it
-        ch = ngf * 2 ** (
-            n_up - 1
-        )  # widest block first: ngf*8 at 4x4 for 64x64, as in the paper
+        # batchnorm=False: to see why the paper uses it
+        norm = nn.BatchNorm2d if batchnorm else nn.Identity
+        # widest block first: ngf*8 at 4x4 for 64x64, as in the paper
+        ch = ngf * 2 ** (n_up - 1)
         blocks = OrderedDict()
         blocks["project"] = nn.Sequential(  # z is a 1x1 "image" with nz channels
             nn.ConvTranspose2d(
@@ -116,9 +114,10 @@ class Discriminator(nn.Module):
                 nn.LeakyReLU(leaky_slope, inplace=True),
             )  # (2 ch) x (size / 2) x (size / 2)
             ch *= 2
+        # its output: 1 x 1 x 1, one logit per image
         blocks["to_logit"] = nn.Conv2d(
             ch, 1, kernel_size=base, stride=1, padding=0, bias=False
-        )  # 1 x 1 x 1
+        )
         self.blocks = nn.Sequential(blocks)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

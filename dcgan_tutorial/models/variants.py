@@ -65,9 +65,8 @@ class DenseGenerator(nn.Module):
         super().__init__()
         base, n_up = upsampling_plan(image_size)
         act = g_activation(activation)
-        ch = ngf * 2 ** (
-            n_up if kernel == 4 else n_up - 1
-        )  # flux: 256 at 7x7; tf: 1024 at 4x4
+        # flux: 256 at 7x7; tf: 1024 at 4x4
+        ch = ngf * 2 ** (n_up if kernel == 4 else n_up - 1)
         blocks = OrderedDict()
         blocks["project"] = (
             nn.Sequential(  # the fully connected layer the paper's G avoids
@@ -100,9 +99,10 @@ class DenseGenerator(nn.Module):
                 act(),
             )  # (ch / 2) x (2 size) x (2 size)
             ch //= 2
+        # its output: nc x S x S
         blocks["to_image"] = nn.Sequential(
             nn.ConvTranspose2d(ch, nc, **up), nn.Tanh()
-        )  # nc x S x S
+        )
         self.blocks = nn.Sequential(blocks)
         self.nz = nz
 
@@ -145,13 +145,15 @@ class DenseDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(leaky_slope, inplace=True))
             if i < len(dropout) and dropout[i] > 0:
                 layers.append(nn.Dropout(dropout[i]))
+            # its output: ch x (S / 2^(i+1))^2
             blocks["from_image" if i == 0 else f"down{i}"] = nn.Sequential(
                 *layers
-            )  # ch x (S / 2^(i+1))^2
+            )
             ch_in, ch = ch, ch * 2
+        # flux: 7*7*128 -> 1
         blocks["to_logit"] = nn.Sequential(
             nn.Flatten(), nn.Linear(ch_in * base * base, 1)
-        )  # flux: 7*7*128 -> 1
+        )
         self.blocks = nn.Sequential(blocks)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -239,9 +241,10 @@ class LinDiscriminator(nn.Module):
             nn.BatchNorm2d(ch_in),
             nn.LeakyReLU(leaky_slope, inplace=True),
         )  # 256 x 4 x 4 at 32x32
+        # the linear layer
         blocks["to_logit"] = nn.Sequential(
             nn.Flatten(), nn.Linear(ch_in * base * base, 1)
-        )  # the linear layer
+        )
         self.blocks = nn.Sequential(blocks)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -83,9 +83,8 @@ def stack_pngs(
             x += im.width + gap
         y += row[0].height + gap
     buffer = io.BytesIO()
-    canvas.quantize(colors=256).save(
-        buffer, format="png", optimize=True
-    )  # a palette: a third of the bytes
+    # a palette: a third of the bytes
+    canvas.quantize(colors=256).save(buffer, format="png", optimize=True)
     return buffer.getvalue()
 
 

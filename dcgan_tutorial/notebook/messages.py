@@ -135,9 +135,8 @@ class WidgetMessages(Callback):
                 else self._poll_main()
             )
         finally:
-            self._set_parent(
-                parent
-            )  # output goes on to the cell (or callback) that is training
+            # output goes on to the cell (or callback) that is training
+            self._set_parent(parent)
         self.handled += n
         return n
 
@@ -155,9 +154,8 @@ class WidgetMessages(Callback):
                 "shell"
             )
         ident = getattr(k, "_parent_ident", None)
-        ident = (
-            ident.get("shell") if isinstance(ident, dict) else ident
-        )  # ipykernel 6 keeps one per channel
+        # ipykernel 6 keeps one per channel
+        ident = ident.get("shell") if isinstance(ident, dict) else ident
         parent = (
             k.get_parent("shell")
             if hasattr(k, "get_parent")
@@ -168,18 +166,16 @@ class WidgetMessages(Callback):
     def _set_parent(self, saved) -> None:
         ident, parent = saved
         if parent is not None:
-            self.kernel.set_parent(
-                ident, parent
-            )  # the shell channel (ipykernel 5 knows no other)
+            # the shell channel (ipykernel 5 knows no other)
+            self.kernel.set_parent(ident, parent)
 
     def _poll_main(self) -> int:
         """ipykernel 5/6: ``do_one_iteration`` handles one message (execute requests are intercepted)."""
         k, n = self.kernel, 0
         queue = getattr(k, "msg_queue", None)
         for _ in range(self.max_messages):
-            _finish(
-                k.do_one_iteration()
-            )  # reads the shell socket, handles at most one message
+            # reads the shell socket, handles at most one message
+            _finish(k.do_one_iteration())
             n += 1
             if queue is None or queue.qsize() == 0:
                 break

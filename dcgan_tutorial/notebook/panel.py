@@ -92,9 +92,8 @@ class TrainingPanel(ShowsWidget):
         self.data_root, self.limit = data_root, limit
         self.device = pick_device(device) if isinstance(device, str) else device
         self.log_every, self.sample_every = log_every, sample_every
-        self.state: Optional[GANState] = (
-            None  # the state of the current or last run
-        )
+        # the state of the current or last run
+        self.state: Optional[GANState] = None
         self.runs: list[RunRecord] = []
         self._running = False
         self.live = LivePlots(redraw_every)
@@ -398,8 +397,7 @@ class TrainingPanel(ShowsWidget):
             self.runs[b],
             fig=Figure(figsize=(15, 7), layout="constrained"),
         )
-        self.compare_image.value = figure_png(
-            figure, dpi=60
-        )  # 900 pixels wide, as shown
+        # 900 pixels wide, as shown
+        self.compare_image.value = figure_png(figure, dpi=60)
         self.refresh()
         return bytes(self.compare_image.value)

@@ -33,9 +33,10 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
 def grid_png(images: torch.Tensor, nrow: int = 8, scale: int = 3) -> bytes:
     """``images`` (B, nc, H, W), uint8 or float in [-1, 1], as one PNG grid enlarged ``scale`` times."""
     picture = to_pil_image(image_grid(images, nrow))
+    # 0: nearest
     picture = picture.resize(
         (picture.width * scale, picture.height * scale), resample=0
-    )  # 0: nearest
+    )
     buffer = io.BytesIO()
     picture.save(buffer, format="png")
     return buffer.getvalue()
@@ -65,15 +66,13 @@ class RunRecord:
     history: (
         dict  # step, d_loss, g_loss, d_real, d_fake: lists, one value per step
     )
-    last_samples: (
-        torch.Tensor
-    )  # uint8 (n_fixed, nc, H, W): G(fixed_z) at the last step
+    # uint8 (n_fixed, nc, H, W): G(fixed_z) at the last step
+    last_samples: torch.Tensor
     steps: int
     seconds: float
     interrupted: bool = False
-    error: Optional[str] = (
-        None  # why the run failed (e.g. it diverged), else None
-    )
+    # why the run failed (e.g. it diverged), else None
+    error: Optional[str] = None
     G: Optional[torch.nn.Module] = None
 
     @property

@@ -33,17 +33,16 @@ from .regularizers import (
 
 @dataclass(frozen=True)
 class PaperView:
-    """The paper's step: D sees the images as they are; D and G use the losses of ``losses``."""
+    """The paper's view: D sees the images as they are, with the plain losses."""
 
-    loss: str = (
-        "non-saturating"  # G's loss (losses.g_loss); "hinge" is a trick (DTricks)
-    )
+    # G's loss (losses.g_loss); "hinge" is a trick (DTricks)
+    loss: str = "non-saturating"
     reduction: str = "sum"  # D's loss: real + fake (the paper), or their mean
 
     def d_view(
         self, images: torch.Tensor, step: int, is_real: bool = False
     ) -> torch.Tensor:
-        """What D is shown of a batch (B, nc, H, W) at training step ``step``: the batch itself."""
+        """What D sees of a batch (B, nc, H, W) at ``step``: the batch itself."""
         return images
 
     def d_loss(
@@ -52,7 +51,7 @@ class PaperView:
         real_logits: torch.Tensor,
         fake_logits: torch.Tensor,
     ) -> torch.Tensor:
-        """D's loss on its logits (B,): ``losses.d_loss`` (``real``, what D saw, is for R1)."""
+        """D's loss on its logits (B,): ``losses.d_loss`` (``real`` is for R1)."""
         return d_loss(real_logits, fake_logits, self.reduction)
 
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -64,22 +63,17 @@ class PaperView:
 class DTricks(PaperView):
     """The tricks that act inside D's and G's steps: what D sees, and D's loss."""
 
-    label_smoothing: float = (
-        0.0  # D's target for real images is 1 - label_smoothing
-    )
-    instance_noise: float = (
-        0.0  # sigma of the noise added to D's inputs at step 0
-    )
-    instance_noise_steps: int = (
-        1  # sigma falls linearly to 0 over this many steps
-    )
-    diffaugment: bool = (
-        False  # translation + cutout of every image D sees (augment.py)
-    )
+    # D's target for real images is 1 - label_smoothing
+    label_smoothing: float = 0.0
+    # sigma of the noise added to D's inputs at step 0
+    instance_noise: float = 0.0
+    # sigma falls linearly to 0 over this many steps
+    instance_noise_steps: int = 1
+    # translation + cutout of every image D sees (augment.py)
+    diffaugment: bool = False
     r1_gamma: float = 0.0  # weight of the R1 penalty on real images
-    generator: Optional[torch.Generator] = (
-        None  # random numbers for augmentation and noise
-    )
+    # random numbers for augmentation and noise
+    generator: Optional[torch.Generator] = None
 
     @classmethod
     def from_config(

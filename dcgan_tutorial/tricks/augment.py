@@ -41,17 +41,15 @@ def translate(
     dx = torch.randint(
         -sw, sw + 1, (B, 1, 1), generator=generator, device=_gen_device(generator)
     ).to(x.device)
-    rows = (
-        torch.arange(H, device=x.device).view(1, H, 1) + dy + 1
-    )  # +1: the padding below
+    # +1: the padding below
+    rows = torch.arange(H, device=x.device).view(1, H, 1) + dy + 1
     cols = torch.arange(W, device=x.device).view(1, 1, W) + dx + 1
     rows, cols = (
         rows.clamp(0, H + 1).expand(B, H, W),
         cols.clamp(0, W + 1).expand(B, H, W),
     )
-    padded = F.pad(
-        x, [1, 1, 1, 1]
-    )  # a border of 0 that clamped indices read from
+    # a border of 0 that clamped indices read from
+    padded = F.pad(x, [1, 1, 1, 1])
     batch = torch.arange(B, device=x.device).view(B, 1, 1).expand(B, H, W)
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
 
@@ -81,15 +79,15 @@ def cutout(
         generator=generator,
         device=_gen_device(generator),
     )
+    # top-left corner
     cy, cx = (
         cy.to(x.device) - ch // 2,
         cx.to(x.device) - cw // 2,
-    )  # top-left corner
+    )
     rows = torch.arange(H, device=x.device).view(1, H, 1)
     cols = torch.arange(W, device=x.device).view(1, 1, W)
-    inside = (
-        (rows >= cy) & (rows < cy + ch) & (cols >= cx) & (cols < cx + cw)
-    )  # (B, H, W)
+    # (B, H, W)
+    inside = (rows >= cy) & (rows < cy + ch) & (cols >= cx) & (cols < cx + cw)
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 

@@ -90,9 +90,8 @@ class EMA:
                 z = torch.randn(batch_size, self.G.nz, 1, 1, generator=gen).to(
                     device
                 )
-                n_classes = getattr(
-                    self.G, "n_classes", 0
-                )  # a conditional G: every class equally often
+                # a conditional G: every class equally often
+                n_classes = getattr(self.G, "n_classes", 0)
                 given = (
                     ((torch.arange(batch_size) % n_classes).to(device),)
                     if n_classes
