@@ -12,6 +12,7 @@ median of each and the ratio of the medians.
 
 writes ``benchmarks/results/cpu_allocator.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,40 +56,81 @@ print(json.dumps({"ms_per_step": 1000 * seconds / steps,
 
 
 def one(kind: str, threads: int, steps: int, data_root: str | None) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, kind, str(threads), str(steps), data_root or ""],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            kind,
+            str(threads),
+            str(steps),
+            data_root or "",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/results/cpu_allocator.json")
     args = parser.parse_args()
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "torch": torch.__version__, "machine": hardware_name("cpu"), "load_average_at_start": os.getloadavg(),
-              "command": f"python benchmarks/cpu_allocator.py --data-root DIR --threads "
-                         f"{' '.join(map(str, args.threads))} --steps {args.steps} --repeats {args.repeats}",
-              "what": "mnist28 train_step, batch 64, fixed batch; per process: ms/step and minor page faults/step",
-              "threads": {}}
+    record = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "torch": torch.__version__,
+        "machine": hardware_name("cpu"),
+        "load_average_at_start": os.getloadavg(),
+        "command": f"python benchmarks/cpu_allocator.py --data-root DIR --threads "
+        f"{' '.join(map(str, args.threads))} --steps {args.steps} --repeats {args.repeats}",
+        "what": "mnist28 train_step, batch 64, fixed batch; per process: ms/step and minor page faults/step",
+        "threads": {},
+    }
     for threads in args.threads:
         runs = {"glibc default": [], "kept (package)": []}
         for r in range(args.repeats):
-            for kind, key in (("default", "glibc default"), ("kept", "kept (package)")):
+            for kind, key in (
+                ("default", "glibc default"),
+                ("kept", "kept (package)"),
+            ):
                 runs[key].append(one(kind, threads, args.steps, args.data_root))
-                print(f"{threads} thread(s), repeat {r + 1}, {key:15s}: {runs[key][-1]['ms_per_step']:6.1f} ms/step, "
-                      f"{runs[key][-1]['faults_per_step']:7.0f} page faults/step", flush=True)
-        med = {k: {m: statistics.median(x[m] for x in v) for m in ("ms_per_step", "faults_per_step")}
-               for k, v in runs.items()}
-        ratio = med["glibc default"]["ms_per_step"] / med["kept (package)"]["ms_per_step"]
-        record["threads"][str(threads)] = {"runs": runs, "median": med, "speedup": ratio}
-        print(f"{threads} thread(s): default {med['glibc default']['ms_per_step']:.1f} ms "
-              f"({med['glibc default']['faults_per_step']:.0f} faults) against kept "
-              f"{med['kept (package)']['ms_per_step']:.1f} ms ({med['kept (package)']['faults_per_step']:.0f} faults): "
-              f"{ratio:.2f}x", flush=True)
+                print(
+                    f"{threads} thread(s), repeat {r + 1}, {key:15s}: {runs[key][-1]['ms_per_step']:6.1f} ms/step, "
+                    f"{runs[key][-1]['faults_per_step']:7.0f} page faults/step",
+                    flush=True,
+                )
+        med = {
+            k: {
+                m: statistics.median(x[m] for x in v)
+                for m in ("ms_per_step", "faults_per_step")
+            }
+            for k, v in runs.items()
+        }
+        ratio = (
+            med["glibc default"]["ms_per_step"]
+            / med["kept (package)"]["ms_per_step"]
+        )
+        record["threads"][str(threads)] = {
+            "runs": runs,
+            "median": med,
+            "speedup": ratio,
+        }
+        print(
+            f"{threads} thread(s): default {med['glibc default']['ms_per_step']:.1f} ms "
+            f"({med['glibc default']['faults_per_step']:.0f} faults) against kept "
+            f"{med['kept (package)']['ms_per_step']:.1f} ms ({med['kept (package)']['faults_per_step']:.0f} faults): "
+            f"{ratio:.2f}x",
+            flush=True,
+        )
     record["load_average_at_end"] = os.getloadavg()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1))

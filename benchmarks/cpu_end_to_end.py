@@ -19,6 +19,7 @@ loops alternate within one process (``--repeats`` rounds) and medians are report
 GFLOP/s (FLOPs of one step from ``torch.utils.flop_counter``, times steps/s) are compared with
 this machine's 2048 x 2048 matmul rate in the same dtype, measured in the same process.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,28 +43,46 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from dcgan_tutorial.callbacks import CollapseWarning
-from dcgan_tutorial.checkpoint import CheckpointWriter
 from dcgan_tutorial.data import resolve_data_root
 from dcgan_tutorial.device import cpu_has_native_bf16, hardware_name
-from dcgan_tutorial.run import SaveProgressImages, plan_run, prepare_run
+from dcgan_tutorial.run import plan_run, prepare_run
 from dcgan_tutorial.runfolder import RunFolder
 from dcgan_tutorial.train import train_gan, train_step
+from dcgan_tutorial.watchers import CheckpointWriter, SaveProgressImages
 
 
 class PackageRun:
     """The package's loop (``train_gan``) with a CLI run's callbacks, continued ``steps`` at a time."""
 
-    def __init__(self, preset: str, batch_size: int, precision: str, data_root, folder: Path):
-        plan = plan_run(preset, train={"batch_size": batch_size, "seed": 0}, limits={"steps": 1})
+    def __init__(
+        self,
+        preset: str,
+        batch_size: int,
+        precision: str,
+        data_root,
+        folder: Path,
+    ):
+        plan = plan_run(
+            preset,
+            train={"batch_size": batch_size, "seed": 0},
+            limits={"steps": 1},
+        )
         self.state, self.loader = prepare_run(plan, "cpu", data_root)
         self.state.speed = replace(self.state.speed, precision=precision)
         run_folder = RunFolder(folder)
         run_folder.root.mkdir(parents=True, exist_ok=True)
-        self.watchers = [CollapseWarning(), SaveProgressImages(run_folder),
-                         CheckpointWriter(run_folder.checkpoint, 3, run_folder.kept_checkpoints)]
+        self.watchers = [
+            CollapseWarning(),
+            SaveProgressImages(run_folder),
+            CheckpointWriter(
+                run_folder.checkpoint, 3, run_folder.kept_checkpoints
+            ),
+        ]
 
     def run(self, steps: int) -> None:
-        self.state.train_cfg = replace(self.state.train_cfg, steps=self.state.step + steps)
+        self.state.train_cfg = replace(
+            self.state.train_cfg, steps=self.state.step + steps
+        )
         train_gan(self.state, self.loader, callbacks=self.watchers, progress=True)
 
 
@@ -82,7 +101,9 @@ class TutorialRun:
             if self.iters % 500 == 0:
                 with torch.no_grad():
                     fake = self.ref.G(self.fixed_noise).detach().cpu()
-                self.img_list.append(vutils.make_grid(fake, padding=2, normalize=True))
+                self.img_list.append(
+                    vutils.make_grid(fake, padding=2, normalize=True)
+                )
             self.iters += 1
 
 
@@ -101,15 +122,24 @@ class ExamplesGenerator(nn.Module):
     def __init__(self, nz=100, ngf=64, nc=1):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),
             # state size. (ngf*8) x 4 x 4
-            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
             # state size. (ngf*4) x 8 x 8
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
             # state size. (ngf*2) x 16 x 16
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
             # state size. (ngf) x 32 x 32
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
             # state size. (nc) x 64 x 64
         )
 
@@ -122,15 +152,23 @@ class ExamplesDiscriminator(nn.Module):
         super().__init__()
         self.main = nn.Sequential(
             # input is (nc) x 64 x 64
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
             # state size. (ndf) x 32 x 32
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
             # state size. (ndf*2) x 16 x 16
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),
             # state size. (ndf*4) x 8 x 8
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2, inplace=True),
             # state size. (ndf*8) x 4 x 4
-            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+            nn.Sigmoid(),
         )
 
     def forward(self, input):
@@ -140,13 +178,24 @@ class ExamplesDiscriminator(nn.Module):
 class ExamplesRun:
     """pytorch/examples dcgan/main.py's training loop on MNIST at 64 x 64, continued ``steps`` at a time."""
 
-    def __init__(self, data_root, outf: Path, sink, batch_size: int = 64, workers: int = 2):
+    def __init__(
+        self, data_root, outf: Path, sink, batch_size: int = 64, workers: int = 2
+    ):
         torch.manual_seed(0)
         dataset = torchvision.datasets.MNIST(
-            root=str(resolve_data_root(data_root)), download=True,
-            transform=transforms.Compose([transforms.Resize(64), transforms.ToTensor(),
-                                          transforms.Normalize((0.5,), (0.5,))]))
-        self.dataloader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers)
+            root=str(resolve_data_root(data_root)),
+            download=True,
+            transform=transforms.Compose(
+                [
+                    transforms.Resize(64),
+                    transforms.ToTensor(),
+                    transforms.Normalize((0.5,), (0.5,)),
+                ]
+            ),
+        )
+        self.dataloader = DataLoader(
+            dataset, batch_size=batch_size, shuffle=True, num_workers=workers
+        )
         self.nz, self.outf, self.sink, self.epoch = 100, outf, sink, 0
         outf.mkdir(parents=True, exist_ok=True)
         self.netG, self.netD = ExamplesGenerator(), ExamplesDiscriminator()
@@ -154,18 +203,32 @@ class ExamplesRun:
         self.netD.apply(examples_weights_init)
         self.criterion = nn.BCELoss()
         self.fixed_noise = torch.randn(batch_size, self.nz, 1, 1)
-        self.optimizerD = torch.optim.Adam(self.netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
-        self.optimizerG = torch.optim.Adam(self.netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+        self.optimizerD = torch.optim.Adam(
+            self.netD.parameters(), lr=0.0002, betas=(0.5, 0.999)
+        )
+        self.optimizerG = torch.optim.Adam(
+            self.netG.parameters(), lr=0.0002, betas=(0.5, 0.999)
+        )
         self.batches = enumerate(self.dataloader, 0)
 
     def run(self, steps: int) -> None:
-        netG, netD, criterion, real_label, fake_label = self.netG, self.netD, self.criterion, 1, 0
+        netG, netD, criterion, real_label, fake_label = (
+            self.netG,
+            self.netD,
+            self.criterion,
+            1,
+            0,
+        )
         for _ in range(steps):
             try:
                 i, data = next(self.batches)
             except StopIteration:  # end of an epoch: main.py saves both models
-                torch.save(netG.state_dict(), self.outf / f"netG_epoch_{self.epoch}.pth")
-                torch.save(netD.state_dict(), self.outf / f"netD_epoch_{self.epoch}.pth")
+                torch.save(
+                    netG.state_dict(), self.outf / f"netG_epoch_{self.epoch}.pth"
+                )
+                torch.save(
+                    netD.state_dict(), self.outf / f"netD_epoch_{self.epoch}.pth"
+                )
                 self.epoch += 1
                 self.batches = enumerate(self.dataloader, 0)
                 i, data = next(self.batches)
@@ -195,14 +258,30 @@ class ExamplesRun:
             errG.backward()
             D_G_z2 = output.mean().item()
             self.optimizerG.step()
-            print('[%d][%d/%d] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f'
-                  % (self.epoch, i, len(self.dataloader), errD.item(), errG.item(), D_x, D_G_z1, D_G_z2),
-                  file=self.sink)
+            print(
+                "[%d][%d/%d] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f"
+                % (
+                    self.epoch,
+                    i,
+                    len(self.dataloader),
+                    errD.item(),
+                    errG.item(),
+                    D_x,
+                    D_G_z1,
+                    D_G_z2,
+                ),
+                file=self.sink,
+            )
             if i % 100 == 0:
-                vutils.save_image(real_cpu, self.outf / "real_samples.png", normalize=True)
+                vutils.save_image(
+                    real_cpu, self.outf / "real_samples.png", normalize=True
+                )
                 fake = netG(self.fixed_noise)
-                vutils.save_image(fake.detach(), self.outf / f"fake_samples_epoch_{self.epoch:03d}.png",
-                                  normalize=True)
+                vutils.save_image(
+                    fake.detach(),
+                    self.outf / f"fake_samples_epoch_{self.epoch:03d}.png",
+                    normalize=True,
+                )
 
 
 def matmul_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 8) -> float:
@@ -213,12 +292,16 @@ def matmul_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 8) -> float:
     started = time.perf_counter()
     for _ in range(reps):
         a @ b
-    return 2 * n ** 3 * reps / (time.perf_counter() - started) / 1e9
+    return 2 * n**3 * reps / (time.perf_counter() - started) / 1e9
 
 
 def step_flops(preset: str, batch_size: int, data_root) -> int:
     """FLOPs of one package training step of ``preset`` (convolutions and matmuls, forward and backward)."""
-    plan = plan_run(preset, train={"batch_size": batch_size, "fast": False}, limits={"steps": 1})
+    plan = plan_run(
+        preset,
+        train={"batch_size": batch_size, "fast": False},
+        limits={"steps": 1},
+    )
     state, loader = prepare_run(plan, "cpu", data_root, limit=batch_size)
     real = next(iter(loader))[0]
     with FlopCounterMode(display=False) as counter:
@@ -226,7 +309,9 @@ def step_flops(preset: str, batch_size: int, data_root) -> int:
     return int(counter.get_total_flops())
 
 
-def compare_loops(name: str, loops: dict, batch_size: int, warmup: int, steps: int, repeats: int) -> dict:
+def compare_loops(
+    name: str, loops: dict, batch_size: int, warmup: int, steps: int, repeats: int
+) -> dict:
     """Images/s of each loop run as a whole, alternating, ``repeats`` rounds; medians."""
     for loop in loops.values():
         loop.run(warmup)
@@ -236,8 +321,14 @@ def compare_loops(name: str, loops: dict, batch_size: int, warmup: int, steps: i
             started = time.perf_counter()
             loop.run(steps)
             runs[key].append(steps * batch_size / (time.perf_counter() - started))
-            print(f"{name} repeat {repeat + 1}: {key:24s} {runs[key][-1]:8.1f} images/s", flush=True)
-    return {k: {"runs": v, "images_per_s": statistics.median(v)} for k, v in runs.items()}
+            print(
+                f"{name} repeat {repeat + 1}: {key:24s} {runs[key][-1]:8.1f} images/s",
+                flush=True,
+            )
+    return {
+        k: {"runs": v, "images_per_s": statistics.median(v)}
+        for k, v in runs.items()
+    }
 
 
 def end_to_end(args, reference_loop_class) -> dict:
@@ -245,53 +336,102 @@ def end_to_end(args, reference_loop_class) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "torch": torch.__version__, "machine": hardware_name("cpu"), "threads": torch.get_num_threads(),
-              "cpu_has_native_bf16": cpu_has_native_bf16(), "command": "python " + " ".join(
-                  "DIR" if a == args.data_root else shlex.quote(a) for a in sys.argv),
-              "steps_per_run": args.steps, "repeats": args.repeats, "load_average_at_start": os.getloadavg(),
-              "comparisons": {}}
+    record = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "torch": torch.__version__,
+        "machine": hardware_name("cpu"),
+        "threads": torch.get_num_threads(),
+        "cpu_has_native_bf16": cpu_has_native_bf16(),
+        "command": "python "
+        + " ".join(
+            "DIR" if a == args.data_root else shlex.quote(a) for a in sys.argv
+        ),
+        "steps_per_run": args.steps,
+        "repeats": args.repeats,
+        "load_average_at_start": os.getloadavg(),
+        "comparisons": {},
+    }
     rates = {"fp32": [], "bf16": []}
     for _ in range(3):
         for p, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
             rates[p].append(matmul_gflops(dtype))
-    record["matmul_2048_gflops"] = {p: statistics.median(v) for p, v in rates.items()}
-    print("matmul 2048 GFLOP/s:", {p: round(v) for p, v in record["matmul_2048_gflops"].items()}, flush=True)
-    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+    record["matmul_2048_gflops"] = {
+        p: statistics.median(v) for p, v in rates.items()
+    }
+    print(
+        "matmul 2048 GFLOP/s:",
+        {p: round(v) for p, v in record["matmul_2048_gflops"].items()},
+        flush=True,
+    )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        open(os.devnull, "w") as sink,
+        contextlib.redirect_stderr(sink),
+    ):
         tmp = Path(tmp)
-        for preset, batch, peer in (("mnist28", 64, "tutorial-style"), ("paper64", 64, "pytorch/examples main.py")):
+        for preset, batch, peer in (
+            ("mnist28", 64, "tutorial-style"),
+            ("paper64", 64, "pytorch/examples main.py"),
+        ):
             if args.end_to_end_presets and preset not in args.end_to_end_presets:
                 continue
             plan = plan_run(preset, train={"batch_size": batch})
             if peer == "tutorial-style":
-                peer_loop = TutorialRun(reference_loop_class(plan.model_cfg, plan.train_cfg, torch.device("cpu"),
-                                                             args.data_root), sink)
+                peer_loop = TutorialRun(
+                    reference_loop_class(
+                        plan.model_cfg,
+                        plan.train_cfg,
+                        torch.device("cpu"),
+                        args.data_root,
+                    ),
+                    sink,
+                )
             else:
-                peer_loop = ExamplesRun(args.data_root, tmp / "examples", sink, batch)
+                peer_loop = ExamplesRun(
+                    args.data_root, tmp / "examples", sink, batch
+                )
             loops = {peer: peer_loop}
             for p in precisions:
-                loops[f"package {p}"] = PackageRun(preset, batch, p, args.data_root, tmp / f"{preset}_{p}")
-            result = compare_loops(preset, loops, batch, args.warmup, args.steps, args.repeats)
+                loops[f"package {p}"] = PackageRun(
+                    preset, batch, p, args.data_root, tmp / f"{preset}_{p}"
+                )
+            result = compare_loops(
+                preset, loops, batch, args.warmup, args.steps, args.repeats
+            )
             flops = step_flops(preset, batch, args.data_root)
             for key, entry in result.items():
-                entry["vs_peer"] = entry["images_per_s"] / result[peer]["images_per_s"]
+                entry["vs_peer"] = (
+                    entry["images_per_s"] / result[peer]["images_per_s"]
+                )
                 entry["ms_per_step"] = 1000 * batch / entry["images_per_s"]
                 dtype = "bf16" if key.endswith("bf16") else "fp32"
                 entry["gflops"] = flops * entry["images_per_s"] / batch / 1e9
-                entry["fraction_of_matmul_rate"] = entry["gflops"] / record["matmul_2048_gflops"][dtype]
+                entry["fraction_of_matmul_rate"] = (
+                    entry["gflops"] / record["matmul_2048_gflops"][dtype]
+                )
                 entry["matmul_dtype"] = dtype
-            record["comparisons"][preset] = {"batch_size": batch, "peer": peer, "flops_per_step": flops,
-                                             "loops": result}
+            record["comparisons"][preset] = {
+                "batch_size": batch,
+                "peer": peer,
+                "flops_per_step": flops,
+                "loops": result,
+            }
             if args.out:
                 record["load_average_at_end"] = os.getloadavg()
                 Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                 Path(args.out).write_text(json.dumps(record, indent=1))
     for preset, comparison in record["comparisons"].items():
-        print(f"\n{preset}, batch {comparison['batch_size']}, {comparison['flops_per_step'] / 1e9:.2f} GFLOP a step:")
+        print(
+            f"\n{preset}, batch {comparison['batch_size']}, {comparison['flops_per_step'] / 1e9:.2f} GFLOP a step:"
+        )
         for key, entry in comparison["loops"].items():
-            print(f"  {key:26s} {entry['images_per_s']:8.1f} images/s {entry['ms_per_step']:8.1f} ms/step "
-                  f"{entry['vs_peer']:5.2f}x  {entry['gflops']:7.1f} GFLOP/s = "
-                  f"{100 * entry['fraction_of_matmul_rate']:.1f}% of the {entry['matmul_dtype']} matmul rate")
+            print(
+                f"  {key:26s} {entry['images_per_s']:8.1f} images/s {entry['ms_per_step']:8.1f} ms/step "
+                f"{entry['vs_peer']:5.2f}x  {entry['gflops']:7.1f} GFLOP/s = "
+                f"{100 * entry['fraction_of_matmul_rate']:.1f}% of the {entry['matmul_dtype']} matmul rate"
+            )
     if args.out:
         print("wrote", args.out)
     return record
@@ -299,7 +439,20 @@ def end_to_end(args, reference_loop_class) -> dict:
 
 def add_end_to_end_arguments(parser) -> None:
     group = parser.add_argument_group("whole loops on the CPU (--end-to-end)")
-    group.add_argument("--end-to-end", action="store_true",
-                       help="time whole loops: package vs tutorial-style (mnist28), vs pytorch/examples (paper64)")
-    group.add_argument("--end-to-end-presets", nargs="*", default=None, choices=("mnist28", "paper64"))
-    group.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    group.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="time whole loops: package vs tutorial-style (mnist28), vs pytorch/examples (paper64)",
+    )
+    group.add_argument(
+        "--end-to-end-presets",
+        nargs="*",
+        default=None,
+        choices=("mnist28", "paper64"),
+    )
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: torch's choice)",
+    )

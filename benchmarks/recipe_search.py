@@ -51,7 +51,9 @@ from dcgan_tutorial.device import hardware_name  # noqa: E402
 RESULTS = Path("benchmarks/results")
 STUDY = "mnist-3-minutes"
 BUDGET_S = 180.0  # the README's command: --time-budget 180
-REF_STEPS_PER_S = 54.6  # mnist28, bf16, 2 threads, idle AMD EPYC (cpu_batch_size_speed.json)
+REF_STEPS_PER_S = (
+    54.6  # mnist28, bf16, 2 threads, idle AMD EPYC (cpu_batch_size_speed.json)
+)
 N_REPORTS = 4  # FID measurements per trial, the last at the end
 
 
@@ -73,31 +75,81 @@ def suggest(trial: optuna.Trial) -> tuple[dict, dict]:
         # equal-time step count charges it for
         "ema_decay": trial.suggest_categorical("ema_decay", [0.0, 0.99, 0.999]),
         "r1_gamma": trial.suggest_categorical("r1_gamma", [0.0, 0.1, 1.0]),
-        "label_smoothing": trial.suggest_categorical("label_smoothing", [0.0, 0.1]),
+        "label_smoothing": trial.suggest_categorical(
+            "label_smoothing", [0.0, 0.1]
+        ),
     }
     return model, train
 
 
-FLAGS = {"ngf": "--ngf", "ndf": "--ndf", "nz": "--nz", "batch_size": "--batch-size", "lr_g": "--lr-g",
-         "lr_d": "--lr-d", "beta1": "--beta1", "beta2": "--beta2", "loss": "--loss", "ema_decay": "--ema-decay",
-         "r1_gamma": "--r1-gamma", "label_smoothing": "--label-smoothing"}
+FLAGS = {
+    "ngf": "--ngf",
+    "ndf": "--ndf",
+    "nz": "--nz",
+    "batch_size": "--batch-size",
+    "lr_g": "--lr-g",
+    "lr_d": "--lr-d",
+    "beta1": "--beta1",
+    "beta2": "--beta2",
+    "loss": "--loss",
+    "ema_decay": "--ema-decay",
+    "r1_gamma": "--r1-gamma",
+    "label_smoothing": "--label-smoothing",
+}
 
 
-def budget_steps(model: dict, train: dict, data_root, ref_steps_per_s: float,
-                 budget_s: float = BUDGET_S) -> tuple[int, float]:
+def budget_steps(
+    model: dict,
+    train: dict,
+    data_root,
+    ref_steps_per_s: float,
+    budget_s: float = BUDGET_S,
+) -> tuple[int, float]:
     """Steps this recipe makes in 180 s on the idle machine, from its speed ratio to mnist28's."""
     torch.set_num_threads(2)
-    speeds = steps_per_second({"mnist28": ({}, {}), "trial": (model, train)}, data_root,
-                              warmup=5, steps=30, repeats=3)
+    speeds = steps_per_second(
+        {"mnist28": ({}, {}), "trial": (model, train)},
+        data_root,
+        warmup=5,
+        steps=30,
+        repeats=3,
+    )
     ratio = speeds["trial"] / speeds["mnist28"]
     return int(budget_s * ref_steps_per_s * ratio), ratio
 
 
-def train_command(model: dict, train: dict, steps: int, seed: int, out: Path, data_root, fid_every: int) -> list:
+def train_command(
+    model: dict,
+    train: dict,
+    steps: int,
+    seed: int,
+    out: Path,
+    data_root,
+    fid_every: int,
+) -> list:
     """``python -m dcgan_tutorial train`` for the recipe."""
-    args = [sys.executable, "-m", "dcgan_tutorial", "train", "--out", str(out), "--overwrite", "--no-progress",
-            "--device", "cpu", "--steps", str(steps), "--seed", str(seed), "--sample-every", str(steps),
-            "--checkpoint-every", str(steps), "--checkpoint-minutes", "1000"]
+    args = [
+        sys.executable,
+        "-m",
+        "dcgan_tutorial",
+        "train",
+        "--out",
+        str(out),
+        "--overwrite",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--steps",
+        str(steps),
+        "--seed",
+        str(seed),
+        "--sample-every",
+        str(steps),
+        "--checkpoint-every",
+        str(steps),
+        "--checkpoint-minutes",
+        "1000",
+    ]
     if fid_every:
         args += ["--fid-every", str(fid_every)]
     for k, v in {**model, **train}.items():
@@ -131,7 +183,9 @@ def run_training(command: list, on_point=None) -> float:
                     if on_point(p["step"], p["fid"]):
                         proc.kill()
                         proc.wait()
-                        raise optuna.TrialPruned(f"pruned at step {p['step']} (FID {p['fid']:.1f})")
+                        raise optuna.TrialPruned(
+                            f"pruned at step {p['step']} (FID {p['fid']:.1f})"
+                        )
             if finished:
                 break
             time.sleep(2)
@@ -140,15 +194,31 @@ def run_training(command: list, on_point=None) -> float:
             proc.kill()
             proc.wait()
     if proc.returncode != 0:
-        raise RuntimeError(f"training failed ({proc.returncode}): {' '.join(command)}")
+        raise RuntimeError(
+            f"training failed ({proc.returncode}): {' '.join(command)}"
+        )
     return time.perf_counter() - start
 
 
 def evaluate(path: Path, data_root) -> dict:
     """FID (10,000 samples against the test set) and digit shares, from ``dcgan_tutorial evaluate``."""
-    command = [sys.executable, "-m", "dcgan_tutorial", "evaluate", "--checkpoint", str(path), "--device", "cpu"]
-    text = subprocess.run(command + (["--data-root", str(data_root)] if data_root else []), check=True,
-                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
+    command = [
+        sys.executable,
+        "-m",
+        "dcgan_tutorial",
+        "evaluate",
+        "--checkpoint",
+        str(path),
+        "--device",
+        "cpu",
+    ]
+    text = subprocess.run(
+        command + (["--data-root", str(data_root)] if data_root else []),
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    ).stdout
     fid = float(re.search(r"^FID .*\):\s*([0-9.]+)", text, re.M).group(1))
     shares = [float(s) / 100 for s in re.findall(r"\d+ \d+ \(([0-9.]+)%\)", text)]
     return {"fid": fid, "shares": shares, "evaluate_output": text.strip()}
@@ -156,20 +226,44 @@ def evaluate(path: Path, data_root) -> dict:
 
 def search(args) -> None:
     storage = f"sqlite:///{RESULTS / 'recipe_search.db'}"
-    study = optuna.create_study(study_name=STUDY, storage=storage, load_if_exists=True, direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=0, multivariate=True, n_startup_trials=8),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0))
+    study = optuna.create_study(
+        study_name=STUDY,
+        storage=storage,
+        load_if_exists=True,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(
+            seed=0, multivariate=True, n_startup_trials=8
+        ),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
+    )
     if not study.trials:  # the default recipe is the first trial: the search starts from what we have
-        study.enqueue_trial({"ngf": 32, "ndf": 32, "nz": 100, "batch_size": 64, "lr_g": 5e-4, "lr_d": 2e-4,
-                             "beta1": 0.5, "beta2": 0.999, "loss": "non-saturating", "ema_decay": 0.0,
-                             "r1_gamma": 0.0, "label_smoothing": 0.0})
+        study.enqueue_trial(
+            {
+                "ngf": 32,
+                "ndf": 32,
+                "nz": 100,
+                "batch_size": 64,
+                "lr_g": 5e-4,
+                "lr_d": 2e-4,
+                "beta1": 0.5,
+                "beta2": 0.999,
+                "loss": "non-saturating",
+                "ema_decay": 0.0,
+                "r1_gamma": 0.0,
+                "label_smoothing": 0.0,
+            }
+        )
 
     def objective(trial: optuna.Trial) -> float:
         model, train = suggest(trial)
-        steps, ratio = budget_steps(model, train, args.data_root, args.ref_steps_per_s, args.budget)
+        steps, ratio = budget_steps(
+            model, train, args.data_root, args.ref_steps_per_s, args.budget
+        )
         trial.set_user_attr("steps", steps)
         trial.set_user_attr("speed_ratio_to_mnist28", round(ratio, 3))
-        every = max(20, (steps // N_REPORTS) // 20 * 20)  # FID is measured at log steps (every 20)
+        every = max(
+            20, (steps // N_REPORTS) // 20 * 20
+        )  # FID is measured at log steps (every 20)
         out = Path(args.work) / f"trial_{trial.number:03d}"
 
         def report(step: int, fid: float) -> bool:
@@ -177,27 +271,49 @@ def search(args) -> None:
             trial.set_user_attr("last_fid", fid)
             return trial.should_prune()
 
-        seconds = run_training(train_command(model, train, steps, 0, out, args.data_root, every), report)
+        seconds = run_training(
+            train_command(model, train, steps, 0, out, args.data_root, every),
+            report,
+        )
         trial.set_user_attr("train_seconds_1_thread", round(seconds, 1))
         return trial.user_attrs["last_fid"]
 
-    remaining = args.trials - len([t for t in study.trials if t.state.is_finished()])
+    remaining = args.trials - len(
+        [t for t in study.trials if t.state.is_finished()]
+    )
     if remaining > 0:
         study.optimize(objective, n_trials=remaining, catch=(RuntimeError,))
     write_trials(study)
 
 
 def write_trials(study: optuna.Study) -> None:
-    rows = [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
-             "steps": t.user_attrs.get("steps"), "speed_ratio_to_mnist28": t.user_attrs.get("speed_ratio_to_mnist28"),
-             "curve": [[s, v] for s, v in sorted(t.intermediate_values.items())]} for t in study.trials]
+    rows = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value,
+            "params": t.params,
+            "steps": t.user_attrs.get("steps"),
+            "speed_ratio_to_mnist28": t.user_attrs.get("speed_ratio_to_mnist28"),
+            "curve": [[s, v] for s, v in sorted(t.intermediate_values.items())],
+        }
+        for t in study.trials
+    ]
     done = [r for r in rows if r["state"] == "COMPLETE"]
-    record = {"study": STUDY, "hardware": hardware_name(), "torch": torch.__version__,
-              "date": datetime.date.today().isoformat(), "objective": "classifier FID, 2,000 samples against "
-              "10,000 training images, after the steps the recipe makes in 180 s on 2 threads",
-              "best": min(done, key=lambda r: r["value"]) if done else None, "trials": rows}
+    record = {
+        "study": STUDY,
+        "hardware": hardware_name(),
+        "torch": torch.__version__,
+        "date": datetime.date.today().isoformat(),
+        "objective": "classifier FID, 2,000 samples against "
+        "10,000 training images, after the steps the recipe makes in 180 s on 2 threads",
+        "best": min(done, key=lambda r: r["value"]) if done else None,
+        "trials": rows,
+    }
     (RESULTS / "recipe_search.json").write_text(json.dumps(record, indent=1))
-    print(f"{len(done)} complete, {sum(r['state'] == 'PRUNED' for r in rows)} pruned; best: {record['best']}")
+    print(
+        f"{len(done)} complete, {sum(r['state'] == 'PRUNED' for r in rows)} pruned; best: {record['best']}"
+    )
 
 
 def welch(a: list[float], b: list[float]) -> tuple[float, float]:
@@ -210,9 +326,24 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float]:
 
 def confirm(args) -> None:
     record = json.loads((RESULTS / "recipe_search.json").read_text())
-    done = sorted((r for r in record["trials"] if r["state"] == "COMPLETE"), key=lambda r: r["value"])
-    default = {"ngf": 32, "ndf": 32, "nz": 100, "batch_size": 64, "lr_g": 5e-4, "lr_d": 2e-4, "beta1": 0.5,
-               "beta2": 0.999, "loss": "non-saturating", "ema_decay": 0.0, "r1_gamma": 0.0, "label_smoothing": 0.0}
+    done = sorted(
+        (r for r in record["trials"] if r["state"] == "COMPLETE"),
+        key=lambda r: r["value"],
+    )
+    default = {
+        "ngf": 32,
+        "ndf": 32,
+        "nz": 100,
+        "batch_size": 64,
+        "lr_g": 5e-4,
+        "lr_d": 2e-4,
+        "beta1": 0.5,
+        "beta2": 0.999,
+        "loss": "non-saturating",
+        "ema_decay": 0.0,
+        "r1_gamma": 0.0,
+        "label_smoothing": 0.0,
+    }
     candidates = {"mnist28": default}
     for r in done:
         if len(candidates) > args.finalists:
@@ -220,31 +351,53 @@ def confirm(args) -> None:
         if r["params"] != default:
             candidates[f"trial_{r['number']}"] = r["params"]
     out_path = RESULTS / "recipe_confirm.json"
-    result = json.loads(out_path.read_text()) if out_path.exists() else {"runs": []}
+    result = (
+        json.loads(out_path.read_text()) if out_path.exists() else {"runs": []}
+    )
     have = {(r["name"], r["seed"]) for r in result["runs"]}
     for name, params in candidates.items():
         model = {k: params[k] for k in ("ngf", "ndf", "nz")}
         train = {k: v for k, v in params.items() if k not in model}
-        steps, ratio = budget_steps(model, train, args.data_root, args.ref_steps_per_s, args.budget)
+        steps, ratio = budget_steps(
+            model, train, args.data_root, args.ref_steps_per_s, args.budget
+        )
         for seed in args.seeds:
             if (name, seed) in have:
                 continue
             out = Path(args.work) / f"confirm_{name}_s{seed}"
-            run_training(train_command(model, train, steps, seed, out, args.data_root, 0))
-            target = out / ("ema_generator.pt" if train.get("ema_decay") else "checkpoint.pt")
-            row = {"name": name, "seed": seed, "params": params, "steps": steps, "ratio": ratio,
-                   **evaluate(target, args.data_root)}
+            run_training(
+                train_command(model, train, steps, seed, out, args.data_root, 0)
+            )
+            target = out / (
+                "ema_generator.pt" if train.get("ema_decay") else "checkpoint.pt"
+            )
+            row = {
+                "name": name,
+                "seed": seed,
+                "params": params,
+                "steps": steps,
+                "ratio": ratio,
+                **evaluate(target, args.data_root),
+            }
             result["runs"].append(row)
             out_path.write_text(json.dumps(result, indent=1))
             print(name, seed, steps, row["fid"], flush=True)
-    lines = ["recipe          steps   FID per seed (mean)       vs mnist28: t, p (Welch)"]
+    lines = [
+        "recipe          steps   FID per seed (mean)       vs mnist28: t, p (Welch)"
+    ]
     base = [r["fid"] for r in result["runs"] if r["name"] == "mnist28"]
     for name in candidates:
         fids = [r["fid"] for r in result["runs"] if r["name"] == name]
         steps = next(r["steps"] for r in result["runs"] if r["name"] == name)
-        test = "" if name == "mnist28" else "t = {:.2f}, p = {:.4f}".format(*welch(fids, base))
-        lines.append(f"{name:<14} {steps:6d}   {', '.join(f'{f:.1f}' for f in fids)} "
-                     f"({statistics.mean(fids):.1f})   {test}")
+        test = (
+            ""
+            if name == "mnist28"
+            else "t = {:.2f}, p = {:.4f}".format(*welch(fids, base))
+        )
+        lines.append(
+            f"{name:<14} {steps:6d}   {', '.join(f'{f:.1f}' for f in fids)} "
+            f"({statistics.mean(fids):.1f})   {test}"
+        )
     result.update({"hardware": hardware_name(), "candidates": candidates})
     out_path.write_text(json.dumps(result, indent=1))
     out_path.with_suffix(".txt").write_text("\n".join(lines) + "\n")
@@ -253,15 +406,31 @@ def confirm(args) -> None:
 
 def main() -> None:
     global RESULTS
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["search", "confirm"])
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--trials", type=int, default=40, help="search until this many trials have finished")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=40,
+        help="search until this many trials have finished",
+    )
     parser.add_argument("--finalists", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ref-steps-per-s", type=float, default=REF_STEPS_PER_S)
-    parser.add_argument("--budget", type=float, default=BUDGET_S, help="seconds of the README's command")
-    parser.add_argument("--results", default="benchmarks/results", help="folder for the study and its results")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=BUDGET_S,
+        help="seconds of the README's command",
+    )
+    parser.add_argument(
+        "--results",
+        default="benchmarks/results",
+        help="folder for the study and its results",
+    )
     parser.add_argument("--work", default="runs/recipe_search")
     args = parser.parse_args()
     RESULTS = Path(args.results)

@@ -5,10 +5,11 @@ Imports run one way, from the bottom up:
     config       ModelConfig, TrainConfig, ConfigError      presets      the named recipes
     data/        the datasets, in memory, scaled to [-1, 1]   models/      G and D, by architecture
     losses       D and G losses on logits                     device       device choice, speed settings
-    sample       images from G (generate, noise, files)       callbacks    how the loop is watched
-    state        GANState, make_state: what a step changes    
+    sample       images from G (generate, noise, files)       interrupt    Ctrl-C as a request to stop
+    state        GANState, make_state: what a step changes    callbacks    how the loop is watched
     train        d_step, g_step, train_step, train_gan        checkpoint   the full state in one file
-    runfolder    what a run folder holds                      run          a whole training run
+    runfolder    the files of a run folder                    watchers     what writes them during a run
+    run          a whole training run
     classifier   the shipped digit classifiers                metrics      FID, class coverage
     pretrained   the shipped generators                       distributed  DDP with torchrun
     viz          grids, curves, GIFs, show_code               cli          python -m dcgan_tutorial ...
@@ -18,17 +19,38 @@ Imports run one way, from the bottom up:
     toy2d_plots  its heat maps, arrows and animations
     notebook/    the training panel, the latent explorer, chapter setup (they need ipywidgets)
 """
-from .config import ConfigError, ModelConfig, TrainConfig
-from .presets import PRESETS, Preset, get_preset
-from .data import DatasetNotFoundError, InMemoryLoader, load_images, make_loader, scale_images, unscale_images
-from .losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
-from .models import Discriminator, Generator, build_generator, build_models, count_parameters, dcgan_weights_init
-from .device import pick_device
-from .sample import generate, sample_images, sample_noise, save_samples
+
 from .callbacks import Callback, CollapseWarning
-from .train import GANState, d_step, g_step, make_state, train_gan, train_step
-from .checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_generator,
+    save_checkpoint,
+)
+from .config import ConfigError, ModelConfig, TrainConfig
+from .data import (
+    DatasetNotFoundError,
+    InMemoryLoader,
+    load_images,
+    make_loader,
+    scale_images,
+    unscale_images,
+)
+from .device import pick_device
+from .losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
+from .models import (
+    Discriminator,
+    Generator,
+    build_generator,
+    build_models,
+    count_parameters,
+    dcgan_weights_init,
+)
+from .presets import PRESETS, Preset, get_preset
 from .pretrained import load_pretrained
 from .run import RunPlan, plan_run, prepare_run, train_run
+from .sample import generate, sample_images, sample_noise, save_samples
+from .state import GANState, make_state
+from .train import d_step, g_step, train_gan, train_step
 
 __version__ = "0.1.0"

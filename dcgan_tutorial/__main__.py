@@ -1,4 +1,5 @@
 """``python -m dcgan_tutorial ...``: see ``cli.py``."""
+
 import sys
 
 from .cli import main

@@ -8,27 +8,45 @@ states, ``fixed_z``, the history and the fixed-noise grids, so training resumes 
 where it stopped. Only tensors, numbers, strings, lists and dicts are stored, so it loads
 with ``torch.load(..., weights_only=True)``, which refuses to run code from a file.
 """
+
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .callbacks import Callback
-from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from .config import (
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+    config_from_dict,
+    config_to_dict,
+)
 from .distributed import unwrap
 from .models import build_generator
 from .runfolder import disk_full, resolve_checkpoint_path
-from .train import GANState, make_state
+from .state import GANState, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
 FORMAT_VERSION = 1
-REQUIRED_KEYS = ("format", "format_version", "model_config", "train_config", "G", "D", "opt_g", "opt_d",
-                 "step", "epoch", "fixed_z", "history", "rng")
+REQUIRED_KEYS = (
+    "format",
+    "format_version",
+    "model_config",
+    "train_config",
+    "G",
+    "D",
+    "opt_g",
+    "opt_d",
+    "step",
+    "epoch",
+    "fixed_z",
+    "history",
+    "rng",
+)
 
 
 class CheckpointError(ValueError):
@@ -54,8 +72,12 @@ def state_dict_of(state: GANState) -> dict[str, Any]:
         "epoch": state.epoch,
         "fixed_z": state.fixed_z.cpu(),
         "history": {k: list(v) for k, v in state.history.items()},
-        "samples": {"steps": steps,
-                    "images": torch.stack([img for _, img in state.samples]) if steps else torch.empty(0)},
+        "samples": {
+            "steps": steps,
+            "images": torch.stack([img for _, img in state.samples])
+            if steps
+            else torch.empty(0),
+        },
         "rng": rng,
         **_trick_states(state),
     }
@@ -66,8 +88,11 @@ def _trick_states(state: GANState) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if state.ema is not None:
         out["ema"] = {"G": state.ema.G.state_dict(), "updates": state.ema.updates}
-    scalers = {name: update.scaler.state_dict() for name, update in (("d", state.d_update), ("g", state.g_update))
-               if hasattr(update, "scaler")}
+    scalers = {
+        name: update.scaler.state_dict()
+        for name, update in _updates(state)
+        if hasattr(update, "scaler")
+    }
     if scalers:
         out["scalers"] = scalers
     return out
@@ -78,9 +103,14 @@ def _restore_trick_states(state: GANState, data: dict[str, Any]) -> None:
     if state.ema is not None and "ema" in data:
         state.ema.G.load_state_dict(data["ema"]["G"])
         state.ema.updates = int(data["ema"]["updates"])
-    for name, update in (("d", state.d_update), ("g", state.g_update)):
+    for name, update in _updates(state):
         if hasattr(update, "scaler") and name in data.get("scalers", {}):
             update.scaler.load_state_dict(data["scalers"][name])
+
+
+def _updates(state: GANState) -> tuple[tuple[str, Any], ...]:
+    """Each optimiser's update under its name in the checkpoint ("d", "g"): fp16's carry a loss scaler."""
+    return ("d", state.d_backward_and_step), ("g", state.g_backward_and_step)
 
 
 def _umask() -> int:
@@ -98,13 +128,16 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; give the usual mode
+        # mkstemp makes owner-only files; give the usual mode
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
@@ -120,7 +153,12 @@ def save_checkpoint(state: GANState, path: str | os.PathLike) -> Path:
     return atomic_save(state_dict_of(state), path)
 
 
-def read_pt(path: str | os.PathLike, what: str, fix: str, error: type[Exception] = CheckpointError) -> Any:
+def read_pt(
+    path: str | os.PathLike,
+    what: str,
+    fix: str,
+    error: type[Exception] = CheckpointError,
+) -> Any:
     """The contents of a ``.pt`` file, loaded with ``weights_only=True`` (nothing in it can run).
 
     ``what`` names the file's kind in the message, ``fix`` says what to do; a missing or damaged
@@ -132,43 +170,78 @@ def read_pt(path: str | os.PathLike, what: str, fix: str, error: type[Exception]
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # weights_only refuses code; a damaged file can fail in many ways, all the same to us
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise error(f"{path} is not a readable {what} (truncated, corrupt, or another kind of file; nothing in "
-                    f"it was run): {first}. {fix[0].upper() + fix[1:]}") from err
+        first = (
+            str(err).strip().splitlines()[0]
+            if str(err).strip()
+            else type(err).__name__
+        )
+        raise error(
+            f"{path} is not a readable {what} (truncated, corrupt, or another kind of file; nothing in "
+            f"it was run): {first}. {fix[0].upper() + fix[1:]}"
+        ) from err
+
+
+CHECKPOINT_FIX = (
+    "give the path of a .pt file written by 'python -m dcgan_tutorial train'"
+)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The raw contents of a checkpoint, checked; any problem is a ``CheckpointError`` that says what."""
+    """The raw contents of a checkpoint, checked; any problem is a
+    ``CheckpointError`` that says what."""
     path = resolve_checkpoint_path(path)
-    data = read_pt(path, "dcgan_tutorial checkpoint",
-                   "give the path of a .pt file written by 'python -m dcgan_tutorial train'")
+    return check_checkpoint(
+        read_pt(path, "dcgan_tutorial checkpoint", CHECKPOINT_FIX), path
+    )
+
+
+def check_checkpoint(data: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """``data`` (read from ``path``) if it is a complete checkpoint this version reads, else a ``CheckpointError``."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a dcgan_tutorial checkpoint (no '{FORMAT}' marker)")
+        raise CheckpointError(
+            f"{path} is not a dcgan_tutorial checkpoint (no '{FORMAT}' marker)"
+        )
     if data.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {data.get('format_version')!r}; this "
-                              f"dcgan_tutorial reads version {FORMAT_VERSION}: use the version that wrote it")
+        raise CheckpointError(
+            f"{path} has checkpoint format version {data.get('format_version')!r}; this "
+            f"dcgan_tutorial reads version {FORMAT_VERSION}: use the version that wrote it"
+        )
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
-        raise CheckpointError(f"{path} is incomplete: it lacks {', '.join(missing)}")
+        raise CheckpointError(
+            f"{path} is incomplete: it lacks {', '.join(missing)}"
+        )
     return data
 
 
 def configs_of(data: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs stored in a checkpoint."""
     try:
-        return (config_from_dict(ModelConfig, data["model_config"]).validate(),
-                config_from_dict(TrainConfig, data["train_config"]).validate())
+        return (
+            config_from_dict(ModelConfig, data["model_config"]),
+            config_from_dict(TrainConfig, data["train_config"]),
+        )
     except (ConfigError, TypeError) as err:
-        raise CheckpointError(f"the checkpoint's configuration cannot be used: {err}") from err
+        raise CheckpointError(
+            f"the checkpoint's configuration cannot be used: {err}"
+        ) from err
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> GANState:
+def load_checkpoint(
+    path: str | os.PathLike, device: torch.device | str = "cpu"
+) -> GANState:
     """A ``GANState`` exactly as it was saved: models, optimisers, step, RNG, history, samples."""
-    return state_from_checkpoint(read_checkpoint(path), device, source=str(resolve_checkpoint_path(path)))
+    return state_from_checkpoint(
+        read_checkpoint(path), device, source=str(resolve_checkpoint_path(path))
+    )
 
 
-def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cpu",
-                          train_cfg: TrainConfig | None = None, source: str = "the checkpoint") -> GANState:
+def state_from_checkpoint(
+    data: dict[str, Any],
+    device: torch.device | str = "cpu",
+    train_cfg: TrainConfig | None = None,
+    source: str = "the checkpoint",
+) -> GANState:
     """The ``GANState`` held by a checkpoint's contents (``read_checkpoint``), built once on ``device``.
 
     ``train_cfg``: continue under these training settings (new limits, learning rates, betas)
@@ -179,7 +252,9 @@ def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cp
         model_cfg, stored_cfg = configs_of(data)
         state = make_state(model_cfg, train_cfg or stored_cfg, device)
     except (ConfigError, CheckpointError) as err:
-        raise CheckpointError(f"{source}: its configuration cannot be used: {err}") from err
+        raise CheckpointError(
+            f"{source}: its configuration cannot be used: {err}"
+        ) from err
     try:
         unwrap(state.G).load_state_dict(data["G"])
         unwrap(state.D).load_state_dict(data["D"])
@@ -187,16 +262,29 @@ def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cp
         state.opt_d.load_state_dict(data["opt_d"])
         _restore_trick_states(state, data)
     except (RuntimeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{source} does not match its own model configuration: {err}") from err
-    if train_cfg is not None:  # load_state_dict restored the stored rates: the new settings win
-        for opt, lr in ((state.opt_g, train_cfg.lr_g), (state.opt_d, train_cfg.lr_d)):
+        raise CheckpointError(
+            f"{source} does not match its own model configuration: {err}"
+        ) from err
+    if (
+        train_cfg is not None
+    ):  # load_state_dict restored the stored rates: the new settings win
+        for opt, lr in (
+            (state.opt_g, train_cfg.lr_g),
+            (state.opt_d, train_cfg.lr_d),
+        ):
             for group in opt.param_groups:
-                group["lr"], group["betas"] = lr, (train_cfg.beta1, train_cfg.beta2)
+                group["lr"], group["betas"] = (
+                    lr,
+                    (train_cfg.beta1, train_cfg.beta2),
+                )
     state.step, state.epoch = int(data["step"]), int(data["epoch"])
     state.fixed_z = data["fixed_z"].to(state.device)
     state.history = {k: list(v) for k, v in data["history"].items()}
     samples = data.get("samples", {"steps": []})
-    state.samples = [(int(s), img) for s, img in zip(samples["steps"], samples.get("images", []))]
+    state.samples = [
+        (int(s), img)
+        for s, img in zip(samples["steps"], samples.get("images", []))
+    ]
     torch.set_rng_state(data["rng"]["torch"])
     state.noise_gen.set_state(data["rng"]["noise"])
     if "cuda" in data["rng"] and torch.cuda.is_available():
@@ -204,49 +292,27 @@ def state_from_checkpoint(data: dict[str, Any], device: torch.device | str = "cp
     return state
 
 
-def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelConfig]:
-    """Only the generator of a checkpoint (in eval mode) and its model config, for sampling."""
-    data = read_checkpoint(path)
+def load_generator(
+    path: str | os.PathLike, device: torch.device | str = "cpu"
+) -> tuple[torch.nn.Module, ModelConfig]:
+    """Only the generator of a checkpoint (in eval mode) and its model config, for
+    sampling."""
+    return generator_of(read_checkpoint(path), path, device)
+
+
+def generator_of(
+    data: dict[str, Any],
+    path: str | os.PathLike,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.nn.Module, ModelConfig]:
+    """The generator (eval mode) and model config held by a checkpoint's contents (``read_checkpoint``)."""
     model_cfg, _ = configs_of(data)
-    G = build_generator(model_cfg)  # the checkpoint's architecture: dcgan, a seed's, or conditional
+    # the checkpoint's architecture: dcgan, a seed's, or conditional
+    G = build_generator(model_cfg)
     try:
         G.load_state_dict(data["G"])
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: its generator weights do not match its configuration: {err}") from err
+        raise CheckpointError(
+            f"{path}: its generator weights do not match its configuration: {err}"
+        ) from err
     return G.to(device).eval(), model_cfg
-
-
-class CheckpointWriter(Callback):
-    """Save the state to ``path`` whenever ``train_gan`` says it is a good time.
-
-    ``path`` always holds the latest checkpoint (written atomically). The last ``keep``
-    checkpoints also stay in ``history_dir / "step_NNNNNNN.pt"`` (default: a ``checkpoints``
-    folder beside ``path``; hard links to the same bytes where the file system allows, so they
-    cost no extra writes).
-    """
-
-    def __init__(self, path: str | os.PathLike, keep: int = 3, history_dir: str | os.PathLike | None = None):
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
-            raise ConfigError("keep", keep, "use a whole number >= 0 (0 keeps only the latest checkpoint)")
-        self.path, self.keep = Path(path), keep
-        self.history_dir = Path(history_dir) if history_dir is not None else self.path.parent / "checkpoints"
-
-    def on_checkpoint(self, state: GANState) -> None:
-        save_checkpoint(state, self.path)
-        if self.keep == 0:
-            return
-        self.history_dir.mkdir(exist_ok=True)
-        kept = self.history_dir / f"step_{state.step:07d}.pt"
-        tmp = kept.with_name(f".{kept.name}.tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            try:
-                os.link(self.path, tmp)
-            except OSError:  # no hard links here (some network or Windows file systems): copy
-                shutil.copyfile(self.path, tmp)
-            os.replace(tmp, kept)
-        except OSError as err:  # a copy on a full disk: nothing half-written stays
-            tmp.unlink(missing_ok=True)
-            raise disk_full(err, self.history_dir, kept.name) or err
-        for old in sorted(self.history_dir.glob("step_*.pt"))[:-self.keep]:
-            old.unlink()

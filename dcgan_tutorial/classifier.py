@@ -5,6 +5,7 @@ offline and was trained on ImageNet photos, not digits. This network is trained 
 train by ``scripts/train_classifier.py`` (its test accuracy is recorded in
 ``dcgan_tutorial/assets/README.md``) and its 128 penultimate activations are the features.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,10 @@ from .checkpoint import read_pt
 from .data.pixels import scale_images
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-CLASSIFIER_FILES = {"mnist": ASSETS / "mnist_classifier.pt", "fashion-mnist": ASSETS / "fashion-mnist_classifier.pt"}
+CLASSIFIER_FILES = {
+    "mnist": ASSETS / "mnist_classifier.pt",
+    "fashion-mnist": ASSETS / "fashion-mnist_classifier.pt",
+}
 
 
 class ClassifierError(ValueError):
@@ -32,16 +36,23 @@ class DigitClassifier(nn.Module):
     def __init__(self, n_classes: int = 10):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),  # 32 x 14 x 14
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(64, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),  # 64 x 7 x 7
             nn.Flatten(),
-            nn.Linear(64 * 7 * 7, self.num_features), nn.ReLU(inplace=True),  # the features
+            nn.Linear(64 * 7 * 7, self.num_features),
+            nn.ReLU(inplace=True),  # the features
         )
-        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(self.num_features, n_classes))
+        self.head = nn.Sequential(
+            nn.Dropout(0.3), nn.Linear(self.num_features, n_classes)
+        )
 
     @staticmethod
     def prepare(images: torch.Tensor) -> torch.Tensor:
@@ -51,7 +62,13 @@ class DigitClassifier(nn.Module):
         if images.shape[1] == 3:
             images = images.mean(dim=1, keepdim=True)
         if images.shape[-2:] != (28, 28):
-            images = F.interpolate(images, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+            images = F.interpolate(
+                images,
+                size=(28, 28),
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            )
         return images
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -74,18 +91,26 @@ class ClassifierFeatures(nn.Module):
         return self.classifier.features(images)
 
 
-def load_classifier(dataset: str = "mnist", device: torch.device | str = "cpu") -> DigitClassifier:
+def load_classifier(
+    dataset: str = "mnist", device: torch.device | str = "cpu"
+) -> DigitClassifier:
     """The shipped classifier for ``dataset``, in eval mode (loaded with ``weights_only=True``)."""
     path = CLASSIFIER_FILES.get(dataset)
     if path is None:
-        raise ClassifierError(f"dataset={dataset!r} has no shipped classifier: choose one of "
-                              f"{', '.join(CLASSIFIER_FILES)}")
+        raise ClassifierError(
+            f"dataset={dataset!r} has no shipped classifier: choose one of "
+            f"{', '.join(CLASSIFIER_FILES)}"
+        )
     fix = f"reinstall dcgan_tutorial, or train it with 'python scripts/train_classifier.py --dataset {dataset}'"
     data = read_pt(path, "classifier weights file", fix, error=ClassifierError)
     try:
         model = DigitClassifier(n_classes=int(data["n_classes"]))
         model.load_state_dict(data["state_dict"])
-    except Exception as err:  # a damaged or foreign file: say which and how to fix
-        raise ClassifierError(f"{path} is not a usable classifier file ({err}); reinstall dcgan_tutorial or retrain "
-                         f"it with scripts/train_classifier.py") from err
+    except (
+        Exception
+    ) as err:  # a damaged or foreign file: say which and how to fix
+        raise ClassifierError(
+            f"{path} is not a usable classifier file ({err}); reinstall dcgan_tutorial or retrain "
+            f"it with scripts/train_classifier.py"
+        ) from err
     return model.to(device).eval()

@@ -12,6 +12,7 @@ which changes the numbers slightly; it is used only where the hardware runs it n
 
 The figures behind each choice are in ``benchmarks/results/`` (``benchmarks/throughput.py``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,9 +26,8 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from .config import ConfigError
+from .config import PRECISIONS, ConfigError
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -36,7 +36,7 @@ class DeviceUnavailable(RuntimeError):
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: the GPU when there is one (CUDA, then Apple MPS), else the CPU."""
+    """``auto``: the GPU if there is one (CUDA, then Apple MPS), else the CPU."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -44,9 +44,15 @@ def pick_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable("device='cuda' was asked for but no CUDA GPU is visible; use --device cpu or auto")
+        raise DeviceUnavailable(
+            "device='cuda' was asked for but no CUDA GPU is "
+            "visible; use --device cpu or auto"
+        )
     if name == "mps" and not torch.backends.mps.is_available():
-        raise DeviceUnavailable("device='mps' was asked for but Apple MPS is not available; use --device cpu or auto")
+        raise DeviceUnavailable(
+            "device='mps' was asked for but Apple MPS is not "
+            "available; use --device cpu or auto"
+        )
     if name not in ("cpu", "cuda", "mps"):
         raise ConfigError("device", name, "choose one of auto, cpu, cuda, mps")
     return torch.device(name)
@@ -61,7 +67,11 @@ class SpeedSettings:
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
-            raise ConfigError("precision", self.precision, f"choose one of {', '.join(PRECISIONS)}")
+            raise ConfigError(
+                "precision",
+                self.precision,
+                f"choose one of {', '.join(PRECISIONS)}",
+            )
 
     @property
     def bf16(self) -> bool:
@@ -71,13 +81,21 @@ class SpeedSettings:
         """The context a forward pass runs in (weights, losses and Adam stay fp32)."""
         if self.precision == "fp32":
             return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[self.precision])
+        return torch.autocast(
+            device_type=device.type, dtype=AUTOCAST_DTYPES[self.precision]
+        )
 
     def prepare_batch(self, images: torch.Tensor) -> torch.Tensor:
-        return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
+        return (
+            images.contiguous(memory_format=torch.channels_last)
+            if self.channels_last
+            else images
+        )
 
 
-PLAIN = SpeedSettings(channels_last=False, fused_adam=False, precision="fp32", compile=False)
+PLAIN = SpeedSettings(
+    channels_last=False, fused_adam=False, precision="fp32", compile=False
+)
 
 
 def cpu_has_native_bf16(cpuinfo: Optional[str] = None) -> bool:
@@ -112,8 +130,12 @@ def cuda_precision(capability: tuple[int, int]) -> str:
     return "fp32"
 
 
-def speed_settings(device: torch.device, fast: bool = True, compile: bool = False,
-                   precision: str = "auto") -> SpeedSettings:
+def speed_settings(
+    device: torch.device,
+    fast: bool = True,
+    compile: bool = False,
+    precision: str = "auto",
+) -> SpeedSettings:
     """The fastest settings measured for ``device`` (``fast=False``: the plain fp32 path).
 
     precision: ``"auto"``, the autocast this hardware runs natively (the module's docstring), or
@@ -122,27 +144,45 @@ def speed_settings(device: torch.device, fast: bool = True, compile: bool = Fals
     memory a step frees (``keep_freed_cpu_memory``, once per process); ``make_state`` asks for
     them before building.
     """
-    if precision != "auto":
-        if precision not in PRECISIONS:
-            raise ConfigError("precision", precision, f"choose one of auto, {', '.join(PRECISIONS)}")
+    if (
+        precision != "auto"
+    ):  # which values exist is checked by TrainConfig and SpeedSettings; here: this device
         if precision == "fp16" and device.type != "cuda":
-            raise ConfigError("precision", precision, f"fp16 with loss scaling runs on a CUDA GPU; on "
-                                                      f"{device.type} use 'auto', 'fp32' or 'bf16'")
-        if precision != "fp32" and (not fast or device.type not in ("cpu", "cuda")):
-            raise ConfigError("precision", precision, "the plain path (fast=False, or Apple MPS) runs in fp32: "
-                                                      "use 'auto' or 'fp32'")
+            raise ConfigError(
+                "precision",
+                precision,
+                f"fp16 with loss scaling runs on a CUDA GPU; on "
+                f"{device.type} use 'auto', 'fp32' or 'bf16'",
+            )
+        if precision != "fp32" and (
+            not fast or device.type not in ("cpu", "cuda")
+        ):
+            raise ConfigError(
+                "precision",
+                precision,
+                "the plain path (fast=False, or Apple MPS) runs in fp32: "
+                "use 'auto' or 'fp32'",
+            )
     if not fast:
         return SpeedSettings(False, False, "fp32", compile)
     if device.type == "cuda":
         # GPU: NHWC + 16-bit autocast let cuDNN use tensor cores; fused Adam is one kernel launch per step
         native = cuda_precision(torch.cuda.get_device_capability(device))
-        return SpeedSettings(channels_last=True, fused_adam=True, precision=_chosen(precision, native),
-                             compile=compile)
+        return SpeedSettings(
+            channels_last=True,
+            fused_adam=True,
+            precision=_chosen(precision, native),
+            compile=compile,
+        )
     if device.type == "cpu":
         keep_freed_cpu_memory()  # no page faults for the memory each step frees and takes again
         native = "bf16" if CPU_BF16 and cpu_has_native_bf16() else "fp32"
-        return SpeedSettings(channels_last=CPU_CHANNELS_LAST, fused_adam=CPU_FUSED_ADAM,
-                             precision=_chosen(precision, native), compile=compile)
+        return SpeedSettings(
+            channels_last=CPU_CHANNELS_LAST,
+            fused_adam=CPU_FUSED_ADAM,
+            precision=_chosen(precision, native),
+            compile=compile,
+        )
     return SpeedSettings(False, False, "fp32", compile)  # MPS: the plain path
 
 
@@ -150,7 +190,11 @@ def _chosen(precision: str, native: str) -> str:
     return native if precision == "auto" else precision
 
 
-_MALLOPT = {"M_TRIM_THRESHOLD": -1, "M_TOP_PAD": -2, "M_MMAP_THRESHOLD": -3}  # glibc's malloc.h
+_MALLOPT = {
+    "M_TRIM_THRESHOLD": -1,
+    "M_TOP_PAD": -2,
+    "M_MMAP_THRESHOLD": -3,
+}  # glibc's malloc.h
 _KEPT: list[bool] = []  # set once per process
 
 
@@ -172,8 +216,14 @@ def keep_freed_cpu_memory() -> bool:
         if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
             try:
                 mallopt = ctypes.CDLL("libc.so.6").mallopt
-                ok = all(mallopt(_MALLOPT[name], value) == 1 for name, value in
-                         (("M_MMAP_THRESHOLD", 32 << 20), ("M_TRIM_THRESHOLD", 1 << 30), ("M_TOP_PAD", 64 << 20)))
+                ok = all(
+                    mallopt(_MALLOPT[name], value) == 1
+                    for name, value in (
+                        ("M_MMAP_THRESHOLD", 32 << 20),
+                        ("M_TRIM_THRESHOLD", 1 << 30),
+                        ("M_TOP_PAD", 64 << 20),
+                    )
+                )
             except (OSError, AttributeError):
                 ok = False
         _KEPT.append(ok)
@@ -188,8 +238,11 @@ CPU_FUSED_ADAM = True
 CPU_BF16 = True
 
 
-def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer,
-                      inputs: Optional[list[torch.Tensor]] = None) -> None:
+def backward_and_step(
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    inputs: Optional[list[torch.Tensor]] = None,
+) -> None:
     """``loss.backward()``, then ``optimizer.step()``: the update of the fp32 and bf16 paths.
 
     inputs: the tensors to compute gradients for (``None``: every leaf the loss depends on).
@@ -214,8 +267,12 @@ class ScaledBackwardAndStep:
     def __init__(self, device: torch.device | str):
         self.scaler = torch.amp.GradScaler(torch.device(device).type)
 
-    def __call__(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
-                 inputs: Optional[list[torch.Tensor]] = None) -> None:
+    def __call__(
+        self,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        inputs: Optional[list[torch.Tensor]] = None,
+    ) -> None:
         self.scaler.scale(loss).backward(inputs=inputs)
         self.scaler.step(optimizer)
         self.scaler.update()
@@ -223,17 +280,29 @@ class ScaledBackwardAndStep:
 
 def make_update(settings: SpeedSettings, device: torch.device | str) -> Callable:
     """The "backward and step" of one optimiser under ``settings``: scaled for fp16, plain otherwise."""
-    return ScaledBackwardAndStep(device) if settings.precision == "fp16" else backward_and_step
+    return (
+        ScaledBackwardAndStep(device)
+        if settings.precision == "fp16"
+        else backward_and_step
+    )
 
 
-def make_adam(params, lr: float, betas: tuple[float, float], settings: SpeedSettings) -> torch.optim.Adam:
+def make_adam(
+    params, lr: float, betas: tuple[float, float], settings: SpeedSettings
+) -> torch.optim.Adam:
     """Adam, fused when the settings say so (same update rule either way)."""
-    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True if settings.fused_adam else None)
+    return torch.optim.Adam(
+        params, lr=lr, betas=betas, fused=True if settings.fused_adam else None
+    )
 
 
 def prepare_model(model: nn.Module, settings: SpeedSettings) -> nn.Module:
     """The model in the memory layout the settings ask for (compiling is done separately)."""
-    return model.to(memory_format=torch.channels_last) if settings.channels_last else model
+    return (
+        model.to(memory_format=torch.channels_last)
+        if settings.channels_last
+        else model
+    )
 
 
 def hardware_name(device: torch.device | str = "cpu") -> str:
@@ -244,6 +313,10 @@ def hardware_name(device: torch.device | str = "cpu") -> str:
     name = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        models = [l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")]
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
         name = models[0] if models else name
     return f"{name}, {torch.get_num_threads()} threads"

@@ -4,6 +4,7 @@ FID on the shipped classifier's features (offline) against the test images, the 
 present and their histogram, the standard Inception FID when asked for, and for a
 conditional model how often each asked-for class is read back.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,26 @@ from torch import nn
 
 from .classifier import load_classifier
 from .data import class_names, load_images
-from .metrics import class_coverage, classifier_fid, conditional_accuracy, generator_samples, inception_fid
+from .metrics import (
+    class_coverage,
+    classifier_fid,
+    conditional_accuracy,
+    generator_samples,
+    inception_fid,
+)
 from .models import n_classes_of
 
 
-def evaluation_lines(G: nn.Module, dataset: str, n: int = 10_000, seed: int = 0,
-                     data_root: Optional[str | os.PathLike] = None, download: bool = True, inception: bool = False,
-                     device: torch.device | str = "cpu") -> Iterator[str]:
+def evaluation_lines(
+    G: nn.Module,
+    dataset: str,
+    n: int = 10_000,
+    seed: int = 0,
+    data_root: Optional[str | os.PathLike] = None,
+    download: bool = True,
+    inception: bool = False,
+    device: torch.device | str = "cpu",
+) -> Iterator[str]:
     """Measure ``n`` images of G against ``dataset``'s test images; yields one line per result as it is ready."""
     real, _ = load_images(dataset, data_root, train=False, download=download)
     classifier = load_classifier(dataset, device)
@@ -32,11 +46,23 @@ def evaluation_lines(G: nn.Module, dataset: str, n: int = 10_000, seed: int = 0,
     if inception:
         score = inception_fid(real, fakes, device=device)
         yield f"Inception FID (Inception-v3 pool features, {n} generated vs {len(real)} test images): {score:.2f}"
-    yield (f"coverage: {coverage.classes_present} of {len(coverage.counts)} classes present, "
-           f"KL from uniform {coverage.kl_from_uniform:.4f} nats")
-    yield "class histogram: " + ", ".join(f"{name} {count} ({100 * count / n:.1f}%)"
-                                          for name, count in zip(names, coverage.counts))
-    if n_classes_of(G):  # a conditional model: does it draw the class it is asked for?
-        shares = conditional_accuracy(G, classifier, n_per_class=max(1, n // n_classes_of(G)), seed=seed)
-        yield (f"asked-for class read back by the classifier: lowest {100 * min(shares):.1f}%, per class: " +
-               ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, shares)))
+    yield (
+        f"coverage: {coverage.classes_present} of {len(coverage.counts)} classes present, "
+        f"KL from uniform {coverage.kl_from_uniform:.4f} nats"
+    )
+    yield "class histogram: " + ", ".join(
+        f"{name} {count} ({100 * count / n:.1f}%)"
+        for name, count in zip(names, coverage.counts)
+    )
+    if n_classes_of(
+        G
+    ):  # a conditional model: does it draw the class it is asked for?
+        shares = conditional_accuracy(
+            G, classifier, n_per_class=max(1, n // n_classes_of(G)), seed=seed
+        )
+        yield (
+            f"asked-for class read back by the classifier: lowest {100 * min(shares):.1f}%, per class: "
+            + ", ".join(
+                f"{name} {100 * share:.1f}%" for name, share in zip(names, shares)
+            )
+        )

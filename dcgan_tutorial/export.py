@@ -10,6 +10,7 @@ seeds (``sample_noise``), so that a page shows the same z as the book's Python c
 
 The book's live explorer runs these files with ONNX Runtime Web (``_static/dcgan-live.js``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,12 +49,21 @@ def runtime_installed() -> bool:
 
 def _require(module: str, what: str) -> None:
     if importlib.util.find_spec(module) is None:
-        raise OnnxUnavailable(f"{what} needs the {module} package, which is not installed: pip install {module} "
-                              f"(or pip install 'dcgan_tutorial[export]')")
+        raise OnnxUnavailable(
+            f"{what} needs the {module} package, which is not installed: pip install {module} "
+            f"(or pip install 'dcgan_tutorial[export]')"
+        )
 
 
-def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n_directions: int = 4,
-                direction_seed: int = 0, seeds: Sequence[int] = (0, 1), source: str = "") -> Path:
+def export_onnx(
+    G: nn.Module,
+    model_cfg: ModelConfig,
+    path: str | os.PathLike,
+    n_directions: int = 4,
+    direction_seed: int = 0,
+    seeds: Sequence[int] = (0, 1),
+    source: str = "",
+) -> Path:
     """Write G (eval mode, on the CPU) to ``path`` (.onnx) and its description to ``path`` with .json.
 
     n_directions, direction_seed: the explorer's directions to store (``orthonormal_directions``);
@@ -62,18 +72,26 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
     """
     path = Path(path)
     if path.suffix != ".onnx":
-        raise ConfigError("out", str(path), "use a file name ending in .onnx (its description is written next to "
-                                            "it as .json)")
+        raise ConfigError(
+            "out",
+            str(path),
+            "use a file name ending in .onnx (its description is written next to "
+            "it as .json)",
+        )
     conditional = _check_exportable(G, model_cfg)
     _require("onnx", "exporting to ONNX")  # torch.onnx writes the graph with it
-    G = copy.deepcopy(G).cpu().eval()  # eval: batchnorm uses its running statistics, as sampling does
-    z = torch.zeros(2, model_cfg.nz)  # (B, nz): the graph takes flat noise; B = 2 shows the axis is free
+    # eval: batchnorm uses its running statistics, as sampling does
+    G = copy.deepcopy(G).cpu().eval()
+    # (B, nz): the graph takes flat noise; B = 2 shows the axis is free
+    z = torch.zeros(2, model_cfg.nz)
     inputs, names, axes = (z,), ["z"], {"z": {0: "batch"}, "images": {0: "batch"}}
     if conditional:
         inputs, names = (z, torch.zeros(2, dtype=torch.long)), ["z", "labels"]
         axes["labels"] = {0: "batch"}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     try:
         with warnings.catch_warnings():
@@ -81,68 +99,135 @@ def export_onnx(G: nn.Module, model_cfg: ModelConfig, path: str | os.PathLike, n
             # the torch.export-based one needs the onnxscript package, and this one does not.
             warnings.simplefilter("ignore", DeprecationWarning)
             # torch before 2.5 has no `dynamo` argument and always uses this exporter
-            legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-            torch.onnx.export(G, inputs, tmp, input_names=names, output_names=["images"], dynamic_axes=axes,
-                              opset_version=OPSET, **legacy)
+            legacy = (
+                {"dynamo": False}
+                if "dynamo" in inspect.signature(torch.onnx.export).parameters
+                else {}
+            )
+            torch.onnx.export(
+                G,
+                inputs,
+                tmp,
+                input_names=names,
+                output_names=["images"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                **legacy,
+            )
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; give the usual mode
+        # mkstemp makes owner-only files; give the usual mode
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    description = describe(model_cfg, path.name, n_directions, direction_seed, seeds, source)
+    description = describe(
+        model_cfg, path.name, n_directions, direction_seed, seeds, source
+    )
     path.with_suffix(".json").write_text(json.dumps(description, indent=1) + "\n")
     return path
 
 
-def describe(model_cfg: ModelConfig, onnx_name: str, n_directions: int = 4, direction_seed: int = 0,
-             seeds: Sequence[int] = (0, 1), source: str = "") -> dict[str, Any]:
+def describe(
+    model_cfg: ModelConfig,
+    onnx_name: str,
+    n_directions: int = 4,
+    direction_seed: int = 0,
+    seeds: Sequence[int] = (0, 1),
+    source: str = "",
+) -> dict[str, Any]:
     """The sidecar of an exported generator: shapes, classes, explorer directions, start noise."""
-    from .latent import orthonormal_directions  # the latent explorer's own directions (no ipywidgets needed)
+    from .latent import (
+        orthonormal_directions,
+    )  # the latent explorer's own directions (no ipywidgets needed)
 
     nz, conditional = model_cfg.nz, model_cfg.arch == "cond"
     k = min(n_directions, nz)
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "onnx": onnx_name, "opset": OPSET,
-        "inputs": {"z": ["batch", nz], **({"labels": ["batch"]} if conditional else {})},
-        "output": {"images": ["batch", model_cfg.nc, model_cfg.image_size, model_cfg.image_size], "range": [-1, 1]},
-        "nz": nz, "nc": model_cfg.nc, "image_size": model_cfg.image_size,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "onnx": onnx_name,
+        "opset": OPSET,
+        "inputs": {
+            "z": ["batch", nz],
+            **({"labels": ["batch"]} if conditional else {}),
+        },
+        "output": {
+            "images": [
+                "batch",
+                model_cfg.nc,
+                model_cfg.image_size,
+                model_cfg.image_size,
+            ],
+            "range": [-1, 1],
+        },
+        "nz": nz,
+        "nc": model_cfg.nc,
+        "image_size": model_cfg.image_size,
         "n_classes": model_cfg.n_classes if conditional else 0,
-        "directions": {"seed": direction_seed, "vectors": orthonormal_directions(nz, k, direction_seed).tolist()},
-        "start": {"seeds": list(seeds), "z": [sample_noise(1, nz, s).flatten().tolist() for s in seeds]},
-        "source": source, "torch": torch.__version__,
+        "directions": {
+            "seed": direction_seed,
+            "vectors": orthonormal_directions(nz, k, direction_seed).tolist(),
+        },
+        "start": {
+            "seeds": list(seeds),
+            "z": [sample_noise(1, nz, s).flatten().tolist() for s in seeds],
+        },
+        "source": source,
+        "torch": torch.__version__,
     }
 
 
 def _check_exportable(G: nn.Module, model_cfg: ModelConfig) -> bool:
     """Whether G is conditional; a ConfigError when G cannot become one fixed graph or disagrees with the config."""
     if model_cfg.arch == "class":
-        raise ConfigError("arch", model_cfg.arch, "one generator per class sends each row through a different "
-                                                  "network, which one ONNX graph cannot hold: export an unconditional "
-                                                  "or a cond generator")
+        raise ConfigError(
+            "arch",
+            model_cfg.arch,
+            "one generator per class sends each row through a different "
+            "network, which one ONNX graph cannot hold: export an unconditional "
+            "or a cond generator",
+        )
     nz = getattr(G, "nz", None)
     if nz != model_cfg.nz:
-        raise ConfigError("nz", nz, f"this generator does not fit its configuration (nz {model_cfg.nz}): pass the "
-                                    f"configuration it was built from")
+        raise ConfigError(
+            "nz",
+            nz,
+            f"this generator does not fit its configuration (nz {model_cfg.nz}): pass the "
+            f"configuration it was built from",
+        )
     conditional = bool(getattr(G, "n_classes", 0))
     if conditional != (model_cfg.arch == "cond"):
-        raise ConfigError("arch", model_cfg.arch, "this generator does not fit its configuration (conditional or "
-                                                  "not): pass the configuration it was built from")
+        raise ConfigError(
+            "arch",
+            model_cfg.arch,
+            "this generator does not fit its configuration (conditional or "
+            "not): pass the configuration it was built from",
+        )
     return conditional
 
 
-def onnx_images(path: str | os.PathLike, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+def onnx_images(
+    path: str | os.PathLike,
+    z: torch.Tensor,
+    labels: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Run an exported generator with ONNX Runtime on the CPU: z (B, nz) -> images (B, nc, S, S) in [-1, 1]."""
     _require("onnxruntime", "running an exported generator")
     import onnxruntime
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    session = onnxruntime.InferenceSession(
+        str(path), providers=["CPUExecutionProvider"]
+    )
     feeds = {"z": z.detach().flatten(1).float().cpu().numpy()}
     if labels is not None:
         feeds["labels"] = labels.detach().long().cpu().numpy()
     return torch.from_numpy(session.run(["images"], feeds)[0])
 
 
-def onnx_difference(path: str | os.PathLike, G: nn.Module, n: int = 16, seed: int = 0) -> float:
+def onnx_difference(
+    path: str | os.PathLike, G: nn.Module, n: int = 16, seed: int = 0
+) -> float:
     """The largest |ONNX Runtime - PyTorch| over n images of G from ``sample_noise(n, nz, seed)``.
 
     For a conditional G the n images cycle through the classes. Needs ``onnxruntime``.
@@ -154,7 +239,11 @@ def onnx_difference(path: str | os.PathLike, G: nn.Module, n: int = 16, seed: in
     return float((onnx_images(path, z, labels) - expected).abs().max())
 
 
-def export_command(out: str | os.PathLike, checkpoint: Optional[str] = None, pretrained: Optional[str] = None) -> int:
+def export_command(
+    out: str | os.PathLike,
+    checkpoint: Optional[str] = None,
+    pretrained: Optional[str] = None,
+) -> int:
     """``python -m dcgan_tutorial export``: G of a checkpoint or a shipped generator to ``out``, checked
     against PyTorch when ONNX Runtime is installed. Prints what it did; the exit status (1: they differ)."""
     from .checkpoint import load_generator
@@ -173,8 +262,12 @@ def export_command(out: str | os.PathLike, checkpoint: Optional[str] = None, pre
         return 0
     difference = onnx_difference(path, G)
     if not difference < TOLERANCE:
-        print(f"error: ONNX Runtime and PyTorch differ by {difference:.1e} (more than {TOLERANCE:g}) on {path}",
-              file=sys.stderr)
+        print(
+            f"error: ONNX Runtime and PyTorch differ by {difference:.1e} (more than {TOLERANCE:g}) on {path}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"checked: ONNX Runtime and PyTorch differ by at most {difference:.1e} on 16 images")
+    print(
+        f"checked: ONNX Runtime and PyTorch differ by at most {difference:.1e} on 16 images"
+    )
     return 0

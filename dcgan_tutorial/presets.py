@@ -3,6 +3,7 @@
 ``--preset NAME`` picks one; ``get_preset`` looks one up. Every value that differs from the
 paper's says where it comes from: a seed system's write-up, or a measurement (README).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,12 +59,22 @@ PAPER64 = Preset(
 FLUX_MNIST = Preset(
     name="flux-mnist",
     description="Julia/Flux package: dense to 7x7x256, 5x5 s1 + two 4x4 s2 transposed convs; "
-                "D 2 convs + dropout 0.25, dense logit; D loss the mean of real and fake",
-    model=ModelConfig(arch="flux", image_size=28, ngf=64, ndf=64,  # 7x7x(4 ngf) = 7x7x256, D 64 -> 128
-                      leaky_slope=0.2,  # the write-up names LeakyReLU without a slope: the paper's
-                      d_dropout=(0.25, 0.25)),
-    train=TrainConfig(batch_size=128,  # not given by the write-up: the paper's
-                      lr_g=2e-4, lr_d=2e-4, d_loss_reduction="mean", epochs=5),
+    "D 2 convs + dropout 0.25, dense logit; D loss the mean of real and fake",
+    model=ModelConfig(
+        arch="flux",
+        image_size=28,
+        ngf=64,
+        ndf=64,  # 7x7x(4 ngf) = 7x7x256, D 64 -> 128
+        leaky_slope=0.2,  # the write-up names LeakyReLU without a slope: the paper's
+        d_dropout=(0.25, 0.25),
+    ),
+    train=TrainConfig(
+        batch_size=128,  # not given by the write-up: the paper's
+        lr_g=2e-4,
+        lr_d=2e-4,
+        d_loss_reduction="mean",
+        epochs=5,
+    ),
 )
 
 # 2. The Flux beginner tutorial of the same model: no bias in G's dense layer, LeakyReLU 0.3,
@@ -71,10 +82,24 @@ FLUX_MNIST = Preset(
 FLUX_TUTORIAL = Preset(
     name="flux-tutorial",
     description="Flux beginner tutorial: flux-mnist without G's dense bias, LeakyReLU 0.3, dropout 0.3 "
-                "then 0.25, D loss real + fake; batch 128, 20 epochs, 6x6 grid",
-    model=ModelConfig(arch="flux", image_size=28, ngf=64, ndf=64, leaky_slope=0.3, d_dropout=(0.3, 0.25),
-                      g_dense_bias=False),
-    train=TrainConfig(batch_size=128, lr_g=2e-4, lr_d=2e-4, d_loss_reduction="sum", epochs=20, n_fixed=36),
+    "then 0.25, D loss real + fake; batch 128, 20 epochs, 6x6 grid",
+    model=ModelConfig(
+        arch="flux",
+        image_size=28,
+        ngf=64,
+        ndf=64,
+        leaky_slope=0.3,
+        d_dropout=(0.3, 0.25),
+        g_dense_bias=False,
+    ),
+    train=TrainConfig(
+        batch_size=128,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        d_loss_reduction="sum",
+        epochs=20,
+        n_fixed=36,
+    ),
 )
 
 # 3. The TensorFlow model for MNIST resized to 64x64: dense to 4x4x1024, four 5x5 stride-2
@@ -82,9 +107,13 @@ FLUX_TUTORIAL = Preset(
 TF_MNIST64 = Preset(
     name="tf-mnist64",
     description="TensorFlow DCGAN for MNIST at 64x64: dense to 4x4x1024, four 5x5 s2 transposed convs; "
-                "D four 5x5 s2 convs 64-512 and a dense logit (python main.py --n_epoch 100)",
-    model=ModelConfig(arch="tf", image_size=64, ngf=128, ndf=64),  # 4x4x(8 ngf) = 4x4x1024
-    train=TrainConfig(batch_size=128, epochs=100),  # its --n_epoch 100 run; batch not given: the paper's
+    "D four 5x5 s2 convs 64-512 and a dense logit (python main.py --n_epoch 100)",
+    model=ModelConfig(
+        arch="tf", image_size=64, ngf=128, ndf=64
+    ),  # 4x4x(8 ngf) = 4x4x1024
+    train=TrainConfig(
+        batch_size=128, epochs=100
+    ),  # its --n_epoch 100 run; batch not given: the paper's
 )
 
 # 4. The MNIST trainer that ships a trained model: the paper's rules, but LeakyReLU in G as
@@ -92,7 +121,7 @@ TF_MNIST64 = Preset(
 TRAINER_MNIST = Preset(
     name="trainer-mnist",
     description="MNIST trainer: the paper's DCGAN at 28x28 with LeakyReLU(0.2) in G too and the saturating "
-                "minimax G loss log(1 - D(G(z)))",
+    "minimax G loss log(1 - D(G(z)))",
     model=ModelConfig(image_size=28, ngf=64, ndf=64, g_activation="leaky"),
     train=TrainConfig(loss="saturating", batch_size=128),
 )
@@ -102,22 +131,40 @@ TRAINER_MNIST = Preset(
 CONV = Preset(
     name="conv",
     description="PyTorch seed convDCGAN: 5 transposed convs in G, 5 convs in D at 64x64 (4 at 32x32), "
-                "4x4 s2 p1, BN after every layer including D's first, LeakyReLU 0.1; for CIFAR-10",
-    model=ModelConfig(image_size=64, nc=3, ngf=64, ndf=64, leaky_slope=0.1, d_input_bn=True),
+    "4x4 s2 p1, BN after every layer including D's first, LeakyReLU 0.1; for CIFAR-10",
+    model=ModelConfig(
+        image_size=64, nc=3, ngf=64, ndf=64, leaky_slope=0.1, d_input_bn=True
+    ),
     train=TrainConfig(dataset="cifar10", batch_size=128, epochs=25),
 )
 LIN = Preset(
     name="lin",
     description="PyTorch seed linDCGAN: D 4 convs + a linear logit; G 3 transposed convs + 1 conv; "
-                "32x32 for CIFAR-10 (64x64 adds a block to each)",
-    model=ModelConfig(arch="lin", image_size=32, nc=3, ngf=64, ndf=64, leaky_slope=0.1, d_input_bn=True),
+    "32x32 for CIFAR-10 (64x64 adds a block to each)",
+    model=ModelConfig(
+        arch="lin",
+        image_size=32,
+        nc=3,
+        ngf=64,
+        ndf=64,
+        leaky_slope=0.1,
+        d_input_bn=True,
+    ),
     train=TrainConfig(dataset="cifar10", batch_size=128, epochs=25),
 )
 CLASS = Preset(
     name="class",
     description="PyTorch seed classDCGAN: one G/D pair per class (10 for CIFAR-10), each a DCGAN; "
-                "sampling a class uses that class's generator",
-    model=ModelConfig(arch="class", image_size=32, nc=3, ngf=32, ndf=32, leaky_slope=0.1, n_classes=10),
+    "sampling a class uses that class's generator",
+    model=ModelConfig(
+        arch="class",
+        image_size=32,
+        nc=3,
+        ngf=32,
+        ndf=32,
+        leaky_slope=0.1,
+        n_classes=10,
+    ),
     # batch 640: each pair sees about 64 images of its class per step (the seed trains each pair
     # on its class alone with batch 128; 64 keeps a step affordable on a CPU). The seed's 2e-4 for
     # both players: on MNIST, measured in the book's conditional chapter, 6 of the 10 pairs lost
@@ -131,13 +178,28 @@ CLASS = Preset(
 COND_MNIST = Preset(
     name="cond-mnist",
     description="conditional DCGAN at 28x28: the class goes into G (one-hot next to z) and D (one-hot "
-                "planes next to the image); sample a digit with --class K",
+    "planes next to the image); sample a digit with --class K",
     model=ModelConfig(arch="cond", image_size=28, ngf=32, ndf=32, n_classes=10),
-    train=TrainConfig(batch_size=64, lr_g=5e-4, lr_d=2e-4, n_fixed=100),  # as mnist28; a 10x10 grid, a row per class
+    train=TrainConfig(
+        batch_size=64, lr_g=5e-4, lr_d=2e-4, n_fixed=100
+    ),  # as mnist28; a 10x10 grid, a row per class
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (MNIST28, PAPER64, FLUX_MNIST, FLUX_TUTORIAL, TF_MNIST64,
-                                                  TRAINER_MNIST, CONV, LIN, CLASS, COND_MNIST)}
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        MNIST28,
+        PAPER64,
+        FLUX_MNIST,
+        FLUX_TUTORIAL,
+        TF_MNIST64,
+        TRAINER_MNIST,
+        CONV,
+        LIN,
+        CLASS,
+        COND_MNIST,
+    )
+}
 DEFAULT_PRESET = MNIST28.name
 
 

@@ -5,6 +5,7 @@ where it came from (the command, the hardware and the time of the training run t
 ``dcgan_tutorial/assets/README.md`` lists them). ``export_generator`` makes one from a
 training checkpoint.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,79 +15,145 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, atomic_save, configs_of, load_generator, read_checkpoint, read_pt
+from .checkpoint import (
+    CHECKPOINT_FIX,
+    CheckpointError,
+    atomic_save,
+    check_checkpoint,
+    configs_of,
+    generator_of,
+    read_checkpoint,
+    read_pt,
+)
 from .classifier import ASSETS
 from .config import ConfigError, ModelConfig, config_from_dict, config_to_dict
 from .models import build_generator
+from .runfolder import resolve_checkpoint_path
 
 FORMAT = "dcgan_tutorial.generator"
 FORMAT_VERSION = 1
 # name -> file: the classic unconditional DCGAN, and a conditional one (sample --class K)
-PRETRAINED = {"mnist": ASSETS / "mnist_generator.pt", "mnist-cond": ASSETS / "mnist-cond_generator.pt"}
+PRETRAINED = {
+    "mnist": ASSETS / "mnist_generator.pt",
+    "mnist-cond": ASSETS / "mnist-cond_generator.pt",
+}
 
 
-def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, provenance: dict[str, Any]) -> Path:
+def save_generator_file(
+    G: dict,
+    model_cfg: ModelConfig,
+    dataset: str,
+    step: int,
+    path: str | os.PathLike,
+    provenance: dict[str, Any],
+) -> Path:
+    """The one writer of a generator file: G's weights (a state_dict), its model config, its dataset and step."""
+    return atomic_save(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model_config": config_to_dict(model_cfg),
+            "dataset": dataset,
+            "step": int(step),
+            "G": G,
+            "provenance": provenance,
+        },
+        path,
+    )
+
+
+def export_generator(
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    provenance: dict[str, Any],
+) -> Path:
     """Write the generator of a training checkpoint as a small shippable file."""
     data = read_checkpoint(checkpoint)
     model_cfg, train_cfg = configs_of(data)
-    return atomic_save({"format": FORMAT, "format_version": FORMAT_VERSION, "model_config": config_to_dict(model_cfg),
-                        "dataset": train_cfg.dataset, "step": int(data["step"]), "G": data["G"],
-                        "provenance": provenance}, out)
+    return save_generator_file(
+        data["G"], model_cfg, train_cfg.dataset, data["step"], out, provenance
+    )
 
 
-def load_generator_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
-    """A generator file written by ``export_generator``: (G in eval mode, its config, its metadata)."""
-    data = read_pt(path, "generator file", "give a file written by export_generator, or use --checkpoint")
-    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} is not a dcgan_tutorial generator file (format {FORMAT} version "
-                              f"{FORMAT_VERSION})")
+GENERATOR_FIX = "give a file written by export_generator, or use --checkpoint"
+
+
+def load_generator_file(
+    path: str | os.PathLike, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, ModelConfig, dict]:
+    """A generator file written by ``save_generator_file``: (G in eval mode, its config, its metadata)."""
+    return _generator_of(
+        read_pt(path, "generator file", GENERATOR_FIX), path, device
+    )
+
+
+def _generator_of(
+    data: Any, path: str | os.PathLike, device: torch.device | str
+) -> tuple[nn.Module, ModelConfig, dict]:
+    """The generator held by a generator file's contents (read once by the caller)."""
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or data.get("format_version") != FORMAT_VERSION
+    ):
+        raise CheckpointError(
+            f"{path} is not a dcgan_tutorial generator file (format {FORMAT} version "
+            f"{FORMAT_VERSION})"
+        )
     try:
-        cfg = config_from_dict(ModelConfig, data["model_config"]).validate()
+        cfg = config_from_dict(ModelConfig, data["model_config"])
         G = build_generator(cfg)
         G.load_state_dict(data["G"])
     except (ConfigError, KeyError, TypeError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: its weights do not fit its model configuration (wrong shape or damaged): "
-                              f"{str(err).splitlines()[0]}") from err
+        raise CheckpointError(
+            f"{path}: its weights do not fit its model configuration (wrong shape or damaged): "
+            f"{str(err).splitlines()[0]}"
+        ) from err
     meta = {k: data.get(k) for k in ("dataset", "step", "provenance")}
     return G.to(device).eval(), cfg, meta
 
 
-def is_generator_file(path: str | os.PathLike | None) -> bool:
-    """Whether ``path`` is a file with the generator-file marker (not a checkpoint, not a run folder)."""
-    if path is None or not Path(path).is_file():
-        return False
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # not readable as a generator file: the checkpoint reader gives the message
-        return False
-    return isinstance(data, dict) and data.get("format") == FORMAT
-
-
-def load_pretrained(name: str = "mnist", device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
+def load_pretrained(
+    name: str = "mnist", device: torch.device | str = "cpu"
+) -> tuple[nn.Module, ModelConfig, dict]:
     """A generator shipped with the package, by name (``mnist``, or ``mnist-cond``: conditional)."""
     if name not in PRETRAINED:
-        raise ConfigError("pretrained", name, f"choose one of {', '.join(PRETRAINED)}")
+        raise ConfigError(
+            "pretrained", name, f"choose one of {', '.join(PRETRAINED)}"
+        )
     path = PRETRAINED[name]
     if not path.is_file():
-        raise CheckpointError(f"the shipped generator {path} is missing: reinstall dcgan_tutorial, or make it with "
-                              f"'python scripts/train_pretrained.py' (see dcgan_tutorial/assets/README.md)")
+        raise CheckpointError(
+            f"the shipped generator {path} is missing: reinstall dcgan_tutorial, or make it with "
+            f"'python scripts/train_pretrained.py' (see dcgan_tutorial/assets/README.md)"
+        )
     return load_generator_file(path, device)
 
 
-def load_generator_source(checkpoint: str | os.PathLike | None = None, pretrained: str | None = None,
-                          device: torch.device | str = "cpu") -> tuple[nn.Module, str, str]:
+def load_generator_source(
+    checkpoint: str | os.PathLike | None = None,
+    pretrained: str | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[nn.Module, str, str]:
     """(G in eval mode, its dataset, a description) from a training checkpoint or a shipped generator's name.
 
     ``checkpoint`` may also be a generator file a run wrote beside its checkpoint (``best_generator.pt``
-    of ``--fid-every``, ``ema_generator.pt`` of ``--ema-decay``): it is told apart by its format marker.
+    of ``--fid-every``, ``ema_generator.pt`` of ``--ema-decay``): the file is read once and told
+    apart by its format marker.
     """
     if pretrained:
         G, _, meta = load_pretrained(pretrained, device)
-        return G, meta["dataset"], f"shipped generator '{pretrained}' (step {meta['step']})"
-    if is_generator_file(checkpoint):
-        G, _, meta = load_generator_file(checkpoint, device)
+        return (
+            G,
+            meta["dataset"],
+            f"shipped generator '{pretrained}' (step {meta['step']})",
+        )
+    path = resolve_checkpoint_path(checkpoint)
+    data = read_pt(path, "dcgan_tutorial checkpoint", CHECKPOINT_FIX)
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        G, _, meta = _generator_of(data, path, device)
         why = (meta["provenance"] or {}).get("selected", "a generator file")
         return G, meta["dataset"], f"{checkpoint} (step {meta['step']}: {why})"
-    G, _ = load_generator(checkpoint, device)
-    data = read_checkpoint(checkpoint)
+    data = check_checkpoint(data, path)
+    G, _ = generator_of(data, checkpoint, device)
     return G, configs_of(data)[1].dataset, f"{checkpoint} (step {data['step']})"

@@ -1,13 +1,17 @@
 """The layout of a run folder, in one place: what ``python -m dcgan_tutorial train --out RUN_DIR`` writes.
 
-    RUN_DIR/checkpoint.pt            the latest checkpoint (written atomically)
-    RUN_DIR/checkpoints/step_*.pt    the last few checkpoints (``--keep``)
-    RUN_DIR/progress/step_*.png      the fixed-noise grid every ``sample_every`` steps
-    RUN_DIR/losses.png               the loss and D-output curves
-    RUN_DIR/training.gif             the fixed-noise grids as an animation
-    RUN_DIR/history.json             the curves' numbers
-    RUN_DIR/.lock                    while a run writes the folder: its process id, host and start time
+RUN_DIR/checkpoint.pt            the latest checkpoint (written atomically)
+RUN_DIR/checkpoints/step_*.pt    the last few checkpoints (``--keep``)
+RUN_DIR/progress/step_*.png      the fixed-noise grid every ``sample_every`` steps
+RUN_DIR/losses.png               the loss and D-output curves
+RUN_DIR/training.gif             the fixed-noise grids as an animation
+RUN_DIR/history.json             the curves' numbers
+RUN_DIR/best_generator.pt        with --fid-every: the generator of the lowest FID so far (a generator file)
+RUN_DIR/fid_history.json         with --fid-every: every FID measured, and the best
+RUN_DIR/ema_generator.pt         with --ema-decay: the moving average of G's weights (a generator file)
+RUN_DIR/.lock                    while a run writes the folder: its process id, host and start time
 """
+
 from __future__ import annotations
 
 import errno
@@ -64,6 +68,18 @@ class RunFolder:
         return self.root / "history.json"
 
     @property
+    def best_generator(self) -> Path:
+        return self.root / "best_generator.pt"
+
+    @property
+    def fid_history(self) -> Path:
+        return self.root / "fid_history.json"
+
+    @property
+    def ema_generator(self) -> Path:
+        return self.root / "ema_generator.pt"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / LOCK_NAME
 
@@ -90,20 +106,34 @@ def ensure_writable(folder: str | os.PathLike) -> Path:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
-        raise RunFolderError(f"--out {str(folder)!r} cannot be written ({err.strerror}): choose a folder you can "
-                             f"write to") from err
+        raise RunFolderError(
+            f"--out {str(folder)!r} cannot be written ({err.strerror}): choose a folder you can "
+            f"write to"
+        ) from err
     return folder
 
 
 class DiskFullError(Exception):
-    """A write failed because the disk (or the user's quota) is full; the message names the folder and its free space."""
+    """A write failed because the disk (or the user's quota) is full.
+
+    The message names the folder and its free space.
+    """
 
 
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; disk quota exceeded
+# no space left on the device; disk quota exceeded
+DISK_FULL = (
+    errno.ENOSPC,
+    errno.EDQUOT,
+)
 
 
-def disk_full(err: BaseException, folder: str | os.PathLike, what: str) -> Optional[DiskFullError]:
-    """A ``DiskFullError`` saying that ``what`` could not be written to ``folder``, if ``err`` is a full disk; else None."""
+def disk_full(
+    err: BaseException, folder: str | os.PathLike, what: str
+) -> Optional[DiskFullError]:
+    """A ``DiskFullError`` if ``err`` is a full disk, else None.
+
+    The error says that ``what`` could not be written to ``folder``.
+    """
     if not isinstance(err, OSError) or err.errno not in DISK_FULL:
         return None
     try:
@@ -111,9 +141,11 @@ def disk_full(err: BaseException, folder: str | os.PathLike, what: str) -> Optio
     except OSError:
         free = "free space unknown"
     quota = " or your disk quota" if err.errno == errno.EDQUOT else ""
-    return DiskFullError(f"the disk holding {folder} is full{quota} ({free}): {what} could not be written. The "
-                         f"previous file is intact and nothing half-written was left: free some space (or choose "
-                         f"another --out), then run again; a training run continues with --resume RUN_DIR")
+    return DiskFullError(
+        f"the disk holding {folder} is full{quota} ({free}): {what} could not be written. The "
+        f"previous file is intact and nothing half-written was left: free some space (or choose "
+        f"another --out), then run again; a training run continues with --resume RUN_DIR"
+    )
 
 
 class RunFolderBusy(RunFolderError):
@@ -135,7 +167,9 @@ def _holder_alive(holder: dict[str, Any]) -> bool:
     pid = holder.get("pid")
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         return False
-    if os.name == "nt":  # Windows has no signal 0 (os.kill would stop the process): assume it runs
+    if (
+        os.name == "nt"
+    ):  # Windows has no signal 0 (os.kill would stop the process): assume it runs
         return True
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
@@ -143,8 +177,13 @@ def _holder_alive(holder: dict[str, Any]) -> bool:
         return False
     except PermissionError:  # it exists, and belongs to another user
         pass
-    started = _process_started(pid)  # a dead holder's pid may since belong to a newer process
-    return holder.get("process_started") is None or started is None or started == holder["process_started"]
+    # a dead holder's pid may since belong to a newer process
+    started = _process_started(pid)
+    return (
+        holder.get("process_started") is None
+        or started is None
+        or started == holder["process_started"]
+    )
 
 
 class RunFolderLock:
@@ -167,12 +206,18 @@ class RunFolderLock:
             holder = json.loads(raw)
             return raw, holder if isinstance(holder, dict) else {}
         except ValueError:
-            return raw, {}  # empty or damaged: its writer died before finishing it, or is writing it now
+            # empty or damaged: its writer died before finishing it, or is writing it now
+            return (
+                raw,
+                {},
+            )
 
     def _stale(self, holder: dict[str, Any]) -> bool:
         if not holder:
             try:
-                return time.time() - self.path.stat().st_mtime > FRESH_LOCK_SECONDS
+                return (
+                    time.time() - self.path.stat().st_mtime > FRESH_LOCK_SECONDS
+                )
             except FileNotFoundError:
                 return True
         return not _holder_alive(holder)
@@ -181,7 +226,9 @@ class RunFolderLock:
         guard = self.path.with_name(LOCK_NAME + ".break")
         try:
             fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:  # another run is taking it over; one left by a killed process expires
+        except (
+            FileExistsError
+        ):  # another run is taking it over; one left by a killed process expires
             try:
                 if time.time() - guard.stat().st_mtime > FRESH_LOCK_SECONDS:
                     guard.unlink(missing_ok=True)
@@ -191,7 +238,9 @@ class RunFolderLock:
             return
         try:
             os.close(fd)
-            if self.path.read_bytes() == seen:  # still the lock judged stale, not a newer run's
+            if (
+                self.path.read_bytes() == seen
+            ):  # still the lock judged stale, not a newer run's
                 self.path.unlink()
         except FileNotFoundError:
             pass
@@ -200,12 +249,19 @@ class RunFolderLock:
 
     def __enter__(self) -> "RunFolderLock":
         ensure_writable(self.folder.root)
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "process_started": _process_started(os.getpid()),
-              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": " ".join(sys.argv)[:200]}
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "process_started": _process_started(os.getpid()),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "command": " ".join(sys.argv)[:200],
+        }
         self.content = json.dumps(me).encode()
         for _ in range(100):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                fd = os.open(
+                    self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644
+                )
             except FileExistsError:
                 seen, holder = self._read()
                 if holder is not None and not self._stale(holder):
@@ -215,24 +271,37 @@ class RunFolderLock:
                 continue
             with os.fdopen(fd, "wb") as f:
                 f.write(self.content)
-            for leftover in [*self.folder.root.glob(".*.tmp"), *self.folder.kept_checkpoints.glob(".*.tmp")]:
-                leftover.unlink(missing_ok=True)  # a killed writer's temporary files: no one else writes here now
+            for leftover in [
+                *self.folder.root.glob(".*.tmp"),
+                *self.folder.kept_checkpoints.glob(".*.tmp"),
+            ]:
+                # a killed writer's temporary files: no one else writes here now
+                leftover.unlink(missing_ok=True)
             return self
-        raise RunFolderBusy(f"{self.path} keeps changing: another run is starting in {self.folder.root}")
+        raise RunFolderBusy(
+            f"{self.path} keeps changing: another run is starting in {self.folder.root}"
+        )
 
     def _busy_message(self, holder: dict[str, Any]) -> str:
         if not holder:
             return f"{self.folder.root} is being taken by another run that is starting (see {self.path})"
         who = f"process {holder.get('pid')} on {holder.get('host')}"
-        if holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+        if (
+            holder.get("pid") == os.getpid()
+            and holder.get("host") == socket.gethostname()
+        ):
             who += " (this process: a run started here, e.g. in another notebook cell or thread, still runs)"
-        return (f"{self.folder.root} is being written by {who}, started {holder.get('started')} "
-                f"({holder.get('command') or 'no command recorded'}): wait for it to end or stop it, or choose "
-                f"another --out. If you are sure it has ended, delete {self.path}")
+        return (
+            f"{self.folder.root} is being written by {who}, started {holder.get('started')} "
+            f"({holder.get('command') or 'no command recorded'}): wait for it to end or stop it, or choose "
+            f"another --out. If you are sure it has ended, delete {self.path}"
+        )
 
     def __exit__(self, *exc) -> None:
         try:
-            if self.path.read_bytes() == self.content:  # never remove a lock that is not ours
+            if (
+                self.path.read_bytes() == self.content
+            ):  # never remove a lock that is not ours
                 self.path.unlink()
         except FileNotFoundError:
             pass

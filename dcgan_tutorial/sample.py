@@ -4,14 +4,13 @@ Training (its fixed-noise grids), the metrics, the latent explorer and the CLI a
 images through ``generate``, so evaluation mode and class labels are handled in one place.
 ``write_samples`` streams any number of images to files a batch at a time.
 """
+
 from __future__ import annotations
 
 import os
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import torch
 from torch import nn
@@ -21,11 +20,14 @@ from torchvision.utils import save_image
 from . import distributed
 from .config import ConfigError
 from .data.pixels import unscale_images
+from .interrupt import StopOnCtrlC
 from .models import class_labels, n_classes_of
 
 
 @torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+def generate(
+    G: nn.Module, z: torch.Tensor, labels: Optional[torch.Tensor] = None
+) -> torch.Tensor:
     """G(z) in evaluation mode (BatchNorm uses its running statistics), without gradients.
 
     labels: (B,) the classes to draw, for a conditional G only.
@@ -44,7 +46,9 @@ def sample_noise(n: int, nz: int, seed: int) -> torch.Tensor:
     return torch.randn(n, nz, 1, 1, generator=torch.Generator().manual_seed(seed))
 
 
-def sample_labels(G: nn.Module, n: int, class_index: Optional[int] = None) -> Optional[torch.Tensor]:
+def sample_labels(
+    G: nn.Module, n: int, class_index: Optional[int] = None
+) -> Optional[torch.Tensor]:
     """The classes to ask a conditional G for: all ``class_index``, or every class in turn (rows of a grid).
 
     None for an unconditional G; asking one for a class is a ``ConfigError``.
@@ -52,24 +56,41 @@ def sample_labels(G: nn.Module, n: int, class_index: Optional[int] = None) -> Op
     n_classes = n_classes_of(G)
     if not n_classes:
         if class_index is not None:
-            raise ConfigError("class", class_index, "this generator is not conditional: only a model trained with "
-                                                    "a conditional preset (cond-mnist, class) can draw a chosen class")
+            raise ConfigError(
+                "class",
+                class_index,
+                "this generator is not conditional: only a model trained with "
+                "a conditional preset (cond-mnist, class) can draw a chosen class",
+            )
         return None
     if class_index is None:
-        return class_labels(n, n_classes)  # the first n / n_classes images are class 0, and so on
-    if isinstance(class_index, bool) or not isinstance(class_index, int) or not 0 <= class_index < n_classes:
-        raise ConfigError("class", class_index, f"use a class number from 0 to {n_classes - 1}")
+        # the first n / n_classes images are class 0, and so on
+        return class_labels(n, n_classes)
+    if (
+        isinstance(class_index, bool)
+        or not isinstance(class_index, int)
+        or not 0 <= class_index < n_classes
+    ):
+        raise ConfigError(
+            "class", class_index, f"use a class number from 0 to {n_classes - 1}"
+        )
     return torch.full((n,), class_index, dtype=torch.long)
 
 
-def sample_images(G: nn.Module, n: int, seed: int = 0, class_index: Optional[int] = None) -> torch.Tensor:
+def sample_images(
+    G: nn.Module, n: int, seed: int = 0, class_index: Optional[int] = None
+) -> torch.Tensor:
     """``n`` images from G, (n, nc, H, W) in [-1, 1], on G's device.
 
     A conditional G draws class ``class_index``, or every class in equal blocks when it is None.
     """
     device = next(G.parameters()).device
     labels = sample_labels(G, n, class_index)
-    return generate(G, sample_noise(n, G.nz, seed).to(device), None if labels is None else labels.to(device))
+    return generate(
+        G,
+        sample_noise(n, G.nz, seed).to(device),
+        None if labels is None else labels.to(device),
+    )
 
 
 GRID_MAX = 100  # the grid shows at most 10 x 10 images (readable at page width); the files hold all of them
@@ -83,33 +104,40 @@ def grid_picks(n: int) -> list[int]:
     return [i * n // k for i in range(k)]
 
 
-def _write_images(pixels: torch.Tensor, image_dir: Path, start: int, width: int) -> list[Path]:
+def _write_images(
+    pixels: torch.Tensor, image_dir: Path, start: int, width: int
+) -> list[Path]:
     paths = []
     for i, img in enumerate(pixels, start):
         path = image_dir / f"sample_{i:0{width}d}.png"
-        to_pil_image(img).save(path)  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
+        # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
+        to_pil_image(img).save(path)
         paths.append(path)
     return paths
 
 
 def _write_grid(images: torch.Tensor, path: Path, nrow: int | None) -> Path:
     nrow = nrow or max(1, round(len(images) ** 0.5))
-    save_image(images.cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    save_image(
+        images.cpu(),
+        path,
+        nrow=nrow,
+        normalize=True,
+        value_range=(-1, 1),
+        padding=2,
+    )
     return path
 
 
-def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | None = None) -> list[Path]:
+def save_samples(
+    images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | None = None
+) -> list[Path]:
     """Write each image as ``out_dir/images/sample_0000.png`` (grey stays grey) and ``out_dir/grid.png``.
 
     images: (N, nc, H, W) in [-1, 1]. The grid shows at most ``GRID_MAX`` of them (``grid_picks``).
     Returns the paths of the single-image files.
     """
-    out_dir = Path(out_dir)
-    image_dir = out_dir / "images"
-    image_dir.mkdir(parents=True, exist_ok=True)
-    paths = _write_images(unscale_images(images).cpu(), image_dir, 0, max(4, len(str(len(images) - 1))))
-    _write_grid(images[grid_picks(len(images))], out_dir / "grid.png", nrow)
-    return paths
+    return _write_files([images], len(images), out_dir, nrow)[0]
 
 
 @dataclass
@@ -125,53 +153,99 @@ class SampleFiles:
 
     def describe(self, what: str = "") -> str:
         """One line for the person who asked: how many images (``what`` says of which class, from what), where."""
-        stopped = f"stopped by request after {self.written} of {self.asked} images: " if self.interrupted else ""
-        grid = f" and the grid {self.grid} ({self.in_grid} of them)" if self.grid else ""
+        stopped = (
+            f"stopped by request after {self.written} of {self.asked} images: "
+            if self.interrupted
+            else ""
+        )
+        grid = (
+            f" and the grid {self.grid} ({self.in_grid} of them)"
+            if self.grid
+            else ""
+        )
         return f"{stopped}wrote {self.written} images{what} to {self.image_dir}/{grid}"
 
 
-class _CtrlC:
-    """Ctrl-C (SIGINT) sets ``requested`` instead of interrupting: the batch being written completes."""
+def write_samples(
+    G: nn.Module,
+    n: int,
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    class_index: Optional[int] = None,
+    batch_size: int = SAMPLE_BATCH,
+    nrow: Optional[int] = None,
+) -> SampleFiles:
+    """``n`` images from G as ``out_dir/images/sample_*.png``, and ``out_dir/grid.png``.
 
-    requested, previous = False, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, lambda signum, frame: setattr(self, "requested", True))
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-
-
-def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 0, class_index: Optional[int] = None,
-                  batch_size: int = SAMPLE_BATCH, nrow: Optional[int] = None) -> SampleFiles:
-    """``n`` images from G as ``out_dir/images/sample_*.png`` and a grid of at most ``GRID_MAX`` in ``out_dir/grid.png``.
+    The grid shows at most ``GRID_MAX`` of them.
 
     Draws and writes ``batch_size`` images at a time, so memory does not grow with ``n``; the same
     seed gives the same images as ``sample_images``. Ctrl-C stops after the current batch: every
     file written is complete. A conditional G draws class ``class_index``, or every class in turn
     (the grid then has a row per class, unless ``nrow`` says otherwise).
     """
-    sample_labels(G, 1, class_index)  # a bad class is an error before anything is written
+    # a bad class is an error before anything is written
+    sample_labels(G, 1, class_index)
     n_classes, device = n_classes_of(G), next(G.parameters()).device
+    noise = torch.Generator().manual_seed(seed)
+
+    def batches(ctrl_c: StopOnCtrlC):
+        for start in range(0, n, batch_size):
+            if ctrl_c.requested:  # every file written so far is complete
+                return
+            stop = min(n, start + batch_size)
+            # sample_noise, a batch at a time
+            z = torch.randn(stop - start, G.nz, 1, 1, generator=noise).to(device)
+            labels = None
+            if n_classes:  # class_labels(n, n_classes)[start:stop], or the one class asked for
+                labels = (
+                    (
+                        torch.full((stop - start,), class_index)
+                        if class_index is not None
+                        else torch.arange(start, stop) * n_classes // n
+                    )
+                    .long()
+                    .to(device)
+                )
+            yield generate(G, z, labels).cpu()
+
+    with StopOnCtrlC() as ctrl_c:
+        paths, grid, in_grid = _write_files(
+            batches(ctrl_c),
+            n,
+            out_dir,
+            nrow or (n_classes if class_index is None else None),
+        )
+    return SampleFiles(
+        Path(out_dir) / "images", grid, len(paths), in_grid, len(paths) < n, n
+    )
+
+
+def _write_files(
+    batches: Iterable[torch.Tensor],
+    n: int,
+    out_dir: str | os.PathLike,
+    nrow: Optional[int],
+) -> tuple[list[Path], Optional[Path], int]:
+    """The one writer of sample files: batches of images in [-1, 1] to ``images/sample_*.png``, then the grid.
+
+    ``n``: the images asked for (the batches may stop early). Returns (the image files, the grid
+    or None when no image was written, the number of images in the grid).
+    """
     image_dir = Path(out_dir) / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
-    noise, width = torch.Generator().manual_seed(seed), max(4, len(str(n - 1)))
-    picks, picked, written = grid_picks(n), [], 0
-    with _CtrlC() as ctrl_c:
-        while written < n and not ctrl_c.requested:
-            stop = min(n, written + batch_size)
-            z = torch.randn(stop - written, G.nz, 1, 1, generator=noise).to(device)  # sample_noise, a batch at a time
-            labels = None
-            if n_classes:  # class_labels(n, n_classes)[written:stop], or the one class asked for
-                labels = (torch.full((stop - written,), class_index) if class_index is not None
-                          else torch.arange(written, stop) * n_classes // n).long().to(device)
-            images = generate(G, z, labels).cpu()
-            _write_images(unscale_images(images), image_dir, written, width)
-            picked += [images[i - written].clone() for i in picks[len(picked):] if i < stop]  # not the batch
-            written = stop
-    grid = _write_grid(torch.stack(picked), Path(out_dir) / "grid.png",
-                       nrow or (n_classes if class_index is None else None)) if picked else None
-    return SampleFiles(image_dir, grid, written, len(picked), written < n, n)
+    width, picks, picked, paths = max(4, len(str(n - 1))), grid_picks(n), [], []
+    for images in batches:
+        start, stop = len(paths), len(paths) + len(images)
+        paths += _write_images(
+            unscale_images(images).cpu(), image_dir, start, width
+        )
+        picked += [
+            images[i - start].clone() for i in picks[len(picked) :] if i < stop
+        ]  # not the batch
+    grid = (
+        _write_grid(torch.stack(picked), Path(out_dir) / "grid.png", nrow)
+        if picked
+        else None
+    )
+    return paths, grid, len(picked)

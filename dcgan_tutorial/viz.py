@@ -1,9 +1,10 @@
 """Pictures: sample grids, training curves, and an animation of the fixed-noise grids."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -12,6 +13,9 @@ import torch
 from matplotlib import animation
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
+
+if TYPE_CHECKING:  # the notebook's display; imported where show_code runs
+    from IPython.display import Markdown
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
@@ -24,11 +28,15 @@ def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
     return make_grid(images.clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
 
 
-def show_grid(images: torch.Tensor, nrow: int = 8, title: Optional[str] = None, ax=None):
+def show_grid(
+    images: torch.Tensor, nrow: int = 8, title: Optional[str] = None, ax=None
+):
     """Show ``images`` (B, nc, H, W) as one grid on ``ax`` (a new figure if None). Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
-    ax.imshow(image_grid(images, nrow).permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.imshow(
+        image_grid(images, nrow).permute(1, 2, 0).numpy(), interpolation="nearest"
+    )
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -50,9 +58,19 @@ def plot_losses(history: dict, ax=None, window: int = 25):
     """D loss and G loss against step (faint: every step; solid: running mean)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
-        ax.plot(history["step"], history[key], color=color, alpha=0.25, linewidth=0.8)
-        ax.plot(history["step"], smooth(history[key], window), color=color, label=label)
+    for key, label, color in (
+        ("d_loss", "D loss", "tab:blue"),
+        ("g_loss", "G loss", "tab:orange"),
+    ):
+        ax.plot(
+            history["step"], history[key], color=color, alpha=0.25, linewidth=0.8
+        )
+        ax.plot(
+            history["step"],
+            smooth(history[key], window),
+            color=color,
+            label=label,
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title("Losses")
@@ -64,9 +82,19 @@ def plot_d_outputs(history: dict, ax=None, window: int = 25):
     """D(x) on real images and D(G(z)) on fakes against step; 0.5 is where D cannot tell."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    for key, label, color in (("d_real", "D(x)", "tab:green"), ("d_fake", "D(G(z))", "tab:red")):
-        ax.plot(history["step"], history[key], color=color, alpha=0.25, linewidth=0.8)
-        ax.plot(history["step"], smooth(history[key], window), color=color, label=label)
+    for key, label, color in (
+        ("d_real", "D(x)", "tab:green"),
+        ("d_fake", "D(G(z))", "tab:red"),
+    ):
+        ax.plot(
+            history["step"], history[key], color=color, alpha=0.25, linewidth=0.8
+        )
+        ax.plot(
+            history["step"],
+            smooth(history[key], window),
+            color=color,
+            label=label,
+        )
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.set_ylim(0, 1)
     ax.set_xlabel("step")
@@ -94,24 +122,43 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     return path
 
 
-def save_gif(samples: Sequence[tuple[int, torch.Tensor]], path: str | os.PathLike,
-             nrow: int = 8, ms_per_frame: int = 300) -> Path:
+def save_gif(
+    samples: Sequence[tuple[int, torch.Tensor]],
+    path: str | os.PathLike,
+    nrow: int = 8,
+    ms_per_frame: int = 300,
+) -> Path:
     """An animated GIF of the fixed-noise grids ``[(step, images), ...]`` kept during training."""
     if not samples:
-        raise ValueError("no samples to animate: train first (train_gan keeps them in state.samples)")
+        raise ValueError(
+            "no samples to animate: train first (train_gan keeps them in state.samples)"
+        )
     frames = [to_pil_image(image_grid(images, nrow)) for _, images in samples]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
+    frames[0].save(
+        path,
+        save_all=True,
+        append_images=frames[1:],
+        duration=ms_per_frame,
+        loop=0,
+    )
     return path
 
 
-def animate_samples(samples: Sequence[tuple[int, torch.Tensor]], nrow: int = 8, interval: int = 300):
+def animate_samples(
+    samples: Sequence[tuple[int, torch.Tensor]],
+    nrow: int = 8,
+    interval: int = 300,
+):
     """A matplotlib animation of the fixed-noise grids; in a notebook show it with
     ``IPython.display.HTML(anim.to_jshtml())``."""
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.set_axis_off()
-    shown = ax.imshow(image_grid(samples[0][1], nrow).permute(1, 2, 0).numpy(), interpolation="nearest")
+    shown = ax.imshow(
+        image_grid(samples[0][1], nrow).permute(1, 2, 0).numpy(),
+        interpolation="nearest",
+    )
     title = ax.set_title(f"step {samples[0][0]}")
 
     def update(i):
@@ -120,7 +167,9 @@ def animate_samples(samples: Sequence[tuple[int, torch.Tensor]], nrow: int = 8, 
         title.set_text(f"step {step}")
         return shown, title
 
-    anim = animation.FuncAnimation(fig, update, frames=len(samples), interval=interval, blit=False)
+    anim = animation.FuncAnimation(
+        fig, update, frames=len(samples), interval=interval, blit=False
+    )
     plt.close(fig)
     return anim
 
@@ -130,7 +179,7 @@ def use_headless_backend() -> None:
     matplotlib.use("Agg")
 
 
-def show_code(obj) -> "IPython.display.Markdown":
+def show_code(obj) -> Markdown:
     """The package's real source of ``obj`` (a function or class), for a chapter to display.
 
     The book's tests compare what a chapter shows with the source of the installed package,

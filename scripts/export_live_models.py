@@ -8,6 +8,7 @@ shows where the explorer cannot run (no JavaScript or no WebAssembly): 64 sample
 ``mnist``, and for ``mnist-cond`` a row of 8 per digit. It checks each graph with ONNX Runtime
 against PyTorch and stops if they differ by more than 1e-4.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,12 @@ MODELS = ("mnist", "mnist-cond")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", type=Path, default=REPO / "_static" / "models", help="default: _static/models")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=REPO / "_static" / "models",
+        help="default: _static/models",
+    )
     args = parser.parse_args(argv)
     for name in MODELS:
         G, cfg, meta = load_pretrained(name)
@@ -34,17 +40,24 @@ def main(argv=None) -> int:
         path = export_onnx(G, cfg, args.out_dir / f"{name}.onnx", source=source)
         difference = onnx_difference(path, G, n=64)
         if not difference < TOLERANCE:
-            print(f"error: ONNX Runtime and PyTorch differ by {difference:.2e} on {path}", file=sys.stderr)
+            print(
+                f"error: ONNX Runtime and PyTorch differ by {difference:.2e} on {path}",
+                file=sys.stderr,
+            )
             return 1
         per_row = 8
         n = per_row * (cfg.n_classes or per_row)  # 8 x 8, or a row of 8 per class
         grid = args.out_dir / f"{name}-samples.png"
         # at the images' own size and in grey (the page enlarges it without smoothing): it counts in the
         # weight of the page
-        pixels = make_grid(unscale_images(sample_images(G, n, seed=0)), nrow=per_row, padding=2)  # (3, H, W) uint8
+        pixels = make_grid(
+            unscale_images(sample_images(G, n, seed=0)), nrow=per_row, padding=2
+        )  # (3, H, W) uint8
         Image.fromarray(pixels[0].numpy()).save(grid, optimize=True)
-        print(f"{name}: {path} ({path.stat().st_size / 1e6:.2f} MB, max |ONNX Runtime - PyTorch| "
-              f"{difference:.1e} over 64 images), {path.with_suffix('.json').name}, {grid.name}")
+        print(
+            f"{name}: {path} ({path.stat().st_size / 1e6:.2f} MB, max |ONNX Runtime - PyTorch| "
+            f"{difference:.1e} over 64 images), {path.with_suffix('.json').name}, {grid.name}"
+        )
     return 0
 
 

@@ -1,7 +1,8 @@
 """Train the classifier shipped in dcgan_tutorial/assets (used by the metrics) and print its test accuracy.
 
-    python scripts/train_classifier.py --dataset mnist --data-root DIR
+python scripts/train_classifier.py --dataset mnist --data-root DIR
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,9 @@ from dcgan_tutorial.data import load_images, scale_images
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dataset", default="mnist", choices=sorted(CLASSIFIER_FILES))
+    parser.add_argument(
+        "--dataset", default="mnist", choices=sorted(CLASSIFIER_FILES)
+    )
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
@@ -29,17 +32,21 @@ def main() -> None:
     x_test, y_test = load_images(args.dataset, args.data_root, train=False)
     model = DigitClassifier()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.epochs * (len(x_train) // 128))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=2e-3, total_steps=args.epochs * (len(x_train) // 128)
+    )
     start = time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
         order = torch.randperm(len(x_train))
         for i in range(len(x_train) // 128):
-            idx = order[i * 128:(i + 1) * 128]
+            idx = order[i * 128 : (i + 1) * 128]
             images = scale_images(x_train[idx])
             # small random shifts: generated digits are not all centred like MNIST's
             shift = torch.randint(-2, 3, (2,))
-            images = torch.roll(images, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
+            images = torch.roll(
+                images, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3)
+            )
             loss = F.cross_entropy(model(images), y_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -47,14 +54,28 @@ def main() -> None:
             sched.step()
         model.eval()
         with torch.no_grad():
-            pred = torch.cat([model(scale_images(b)).argmax(1) for b in x_test.split(1000)])
+            pred = torch.cat(
+                [model(scale_images(b)).argmax(1) for b in x_test.split(1000)]
+            )
         acc = (pred == y_test).float().mean().item()
-        print(f"epoch {epoch + 1}: test accuracy {acc:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
-    path = atomic_save({"n_classes": 10, "state_dict": model.state_dict(), "test_accuracy": acc,
-                        "dataset": args.dataset}, CLASSIFIER_FILES[args.dataset])
-    print(f"wrote {path}: {args.dataset} test accuracy {acc:.4f}; torch {torch.__version__}, "
-          f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"{time.perf_counter() - start:.0f} s")
+        print(
+            f"epoch {epoch + 1}: test accuracy {acc:.4f} ({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
+    path = atomic_save(
+        {
+            "n_classes": 10,
+            "state_dict": model.state_dict(),
+            "test_accuracy": acc,
+            "dataset": args.dataset,
+        },
+        CLASSIFIER_FILES[args.dataset],
+    )
+    print(
+        f"wrote {path}: {args.dataset} test accuracy {acc:.4f}; torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"{time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ then export its generator with the command, the hardware and the time recorded i
 
 Everything after ``--`` is passed to ``python -m dcgan_tutorial train``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,26 +15,50 @@ import shlex
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-from dcgan_tutorial.pretrained import PRETRAINED, export_generator
 from dcgan_tutorial.device import hardware_name
+from dcgan_tutorial.pretrained import PRETRAINED, export_generator
+from dcgan_tutorial.runfolder import RunFolder
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--name", default="mnist", choices=sorted(PRETRAINED), help="which shipped generator")
-    parser.add_argument("--run-dir", default=None, help="default: runs/pretrained-NAME")
-    parser.add_argument("train_args", nargs="*", help="arguments for 'python -m dcgan_tutorial train'")
+    parser.add_argument(
+        "--name",
+        default="mnist",
+        choices=sorted(PRETRAINED),
+        help="which shipped generator",
+    )
+    parser.add_argument(
+        "--run-dir", default=None, help="default: runs/pretrained-NAME"
+    )
+    parser.add_argument(
+        "train_args",
+        nargs="*",
+        help="arguments for 'python -m dcgan_tutorial train'",
+    )
     args = parser.parse_args()
     args.run_dir = args.run_dir or f"runs/pretrained-{args.name}"
 
-    command = [sys.executable, "-m", "dcgan_tutorial", "train", "--dataset", "mnist", "--out", args.run_dir,
-               "--overwrite", "--no-progress", *(["--data-root", args.data_root] if args.data_root else []),
-               *args.train_args]
+    command = [
+        sys.executable,
+        "-m",
+        "dcgan_tutorial",
+        "train",
+        "--dataset",
+        "mnist",
+        "--out",
+        args.run_dir,
+        "--overwrite",
+        "--no-progress",
+        *(["--data-root", args.data_root] if args.data_root else []),
+        *args.train_args,
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True)
     seconds = time.perf_counter() - start
@@ -41,9 +66,16 @@ def main() -> None:
     if args.data_root:
         i = shown.index("--data-root")
         shown[i + 1] = "DIR"
-    provenance = {"command": shlex.join(shown), "hardware": hardware_name(), "seconds": round(seconds, 1),
-                  "torch": str(torch.__version__), "date": datetime.date.today().isoformat()}
-    path = export_generator(Path(args.run_dir) / "checkpoint.pt", PRETRAINED[args.name], provenance)
+    provenance = {
+        "command": shlex.join(shown),
+        "hardware": hardware_name(),
+        "seconds": round(seconds, 1),
+        "torch": str(torch.__version__),
+        "date": datetime.date.today().isoformat(),
+    }
+    path = export_generator(
+        RunFolder(args.run_dir).checkpoint, PRETRAINED[args.name], provenance
+    )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
 
 

@@ -1,5 +1,6 @@
 """The rendered book in a real browser, for the tests: one build per test session, a local server,
 headless Chromium (skipped without it, unless DCGAN_TUTORIAL_REQUIRE_BROWSER=1)."""
+
 import os
 import shutil
 import subprocess
@@ -32,13 +33,37 @@ def build_book(tmp_path_factory) -> Path:
     """``jupyter-book build -W -n`` of a copy of the repository, once per session; the HTML folder."""
     if "html" not in _BUILDS:
         out = tmp_path_factory.mktemp("book")
-        shutil.copytree(REPO, out / "src", ignore=shutil.ignore_patterns(".venv", ".git", "_build", "data", "runs",
-                                                                           "__pycache__", "*.egg-info",
-                                                                           ".pytest_cache"))
-        result = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(out / "src"), "-W",
-                                 "-n", "--keep-going"], capture_output=True, text=True, timeout=900)
+        shutil.copytree(
+            REPO,
+            out / "src",
+            ignore=shutil.ignore_patterns(
+                ".venv",
+                ".git",
+                "_build",
+                "data",
+                "runs",
+                "__pycache__",
+                "*.egg-info",
+                ".pytest_cache",
+            ),
+        )
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "jupyter-book"),
+                "build",
+                str(out / "src"),
+                "-W",
+                "-n",
+                "--keep-going",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if result.returncode != 0:
-            raise AssertionError(f"jupyter-book build -W failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+            raise AssertionError(
+                f"jupyter-book build -W failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
         html = out / "src" / "_build" / "html"
         assert (html / "index.html").is_file()
         _BUILDS["html"] = html
@@ -48,8 +73,13 @@ def build_book(tmp_path_factory) -> Path:
 class _QuietHandler(SimpleHTTPRequestHandler):
     # the explorer's runtime is an ES module and a WebAssembly file: browsers refuse them under
     # other content types, whatever the system's MIME table says
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".js": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+        ".onnx": "application/octet-stream",
+    }
 
     def log_message(self, *args):
         pass
@@ -68,21 +98,36 @@ def start_browser(profile: Path, offline: bool = False):
     exe = chromium()
     if exe is None:
         if os.environ.get("DCGAN_TUTORIAL_REQUIRE_BROWSER") == "1":
-            raise AssertionError("headless Chromium is required here: apt-get install chromium chromium-driver")
-        pytest.skip("no Chromium installed (apt-get install chromium chromium-driver)")
+            raise AssertionError(
+                "headless Chromium is required here: apt-get install chromium chromium-driver"
+            )
+        pytest.skip(
+            "no Chromium installed (apt-get install chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = exe
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-             "--window-size=1280,1600"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1600",
+    ]
     if offline:
         flags.append("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
     for flag in flags:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver = webdriver.Chrome(
+        options=options, service=Service(shutil.which("chromedriver"))
+    )
     driver.set_page_load_timeout(60)
     return driver

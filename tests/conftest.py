@@ -1,4 +1,5 @@
 """Shared fixtures: a writable copy of the real MNIST files, and tiny configs."""
+
 import os
 import shutil
 from pathlib import Path
@@ -17,8 +18,10 @@ def _source_data() -> Path:
     for candidate in (env, REPO / "data", SHARED_DATA):
         if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
             return Path(candidate)
-    raise RuntimeError("the tests need the MNIST files: set DCGAN_TUTORIAL_DATA to a folder holding MNIST/raw "
-                       "(see README.md)")
+    raise RuntimeError(
+        "the tests need the MNIST files: set DCGAN_TUTORIAL_DATA to a folder holding MNIST/raw "
+        "(see README.md)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +50,15 @@ def tiny_model() -> ModelConfig:
 
 @pytest.fixture
 def tiny_train() -> TrainConfig:
-    return TrainConfig(batch_size=8, steps=4, epochs=None, n_fixed=4, sample_every=2, log_every=1,
-                       checkpoint_every=100)
+    return TrainConfig(
+        batch_size=8,
+        steps=4,
+        epochs=None,
+        n_fixed=4,
+        sample_every=2,
+        log_every=1,
+        checkpoint_every=100,
+    )
 
 
 @pytest.fixture(scope="module")

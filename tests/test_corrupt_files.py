@@ -1,24 +1,36 @@
 """Damaged, foreign and hostile files: a clear error naming the file and the fix; nothing runs,
 nothing saved is lost."""
+
 import gzip
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from dcgan_tutorial.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, state_dict_of
+from dcgan_tutorial.checkpoint import (
+    CheckpointError,
+    read_checkpoint,
+    save_checkpoint,
+    state_dict_of,
+)
 from dcgan_tutorial.cli import main
-from dcgan_tutorial.data import DatasetCorruptError, DatasetNotFoundError, load_images
-from dcgan_tutorial.train import make_state
+from dcgan_tutorial.data import (
+    DatasetCorruptError,
+    DatasetNotFoundError,
+    load_images,
+)
+from dcgan_tutorial.state import make_state
 
 MARKER = Path(__file__).with_name("PAYLOAD_RAN")
 
 
 def _copy_mnist(data_root, dst):
-    shutil.copytree(data_root / "MNIST" / "raw", dst / "MNIST" / "raw",
-                    ignore=shutil.ignore_patterns("*-ubyte"))  # the .gz files only
+    shutil.copytree(
+        data_root / "MNIST" / "raw",
+        dst / "MNIST" / "raw",
+        ignore=shutil.ignore_patterns("*-ubyte"),
+    )  # the .gz files only
     return dst / "MNIST" / "raw"
 
 
@@ -26,8 +38,11 @@ def test_truncated_gz_is_named_with_the_fix(data_root, tmp_path):
     raw = _copy_mnist(data_root, tmp_path)
     data = (raw / "train-labels-idx1-ubyte.gz").read_bytes()
     (raw / "train-labels-idx1-ubyte.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(DatasetCorruptError, match=r"train-labels-idx1-ubyte.gz in .* failed the checksum check "
-                                                  r"\(a truncated or corrupt download\). Delete it"):
+    with pytest.raises(
+        DatasetCorruptError,
+        match=r"train-labels-idx1-ubyte.gz in .* failed the checksum check "
+        r"\(a truncated or corrupt download\). Delete it",
+    ):
         load_images("mnist", tmp_path)
 
 
@@ -37,20 +52,29 @@ def test_wrong_checksum_is_named(data_root, tmp_path):
     data = bytearray(path.read_bytes())
     data[100] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(DatasetCorruptError, match="t10k-labels-idx1-ubyte.gz in .* failed the checksum check"):
+    with pytest.raises(
+        DatasetCorruptError,
+        match="t10k-labels-idx1-ubyte.gz in .* failed the checksum check",
+    ):
         load_images("mnist", tmp_path, train=False)
 
 
 def test_damaged_extracted_file_is_reported_as_damaged(data_root, tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         with gzip.open(data_root / "MNIST" / "raw" / f"{name}.gz") as f:
             (raw / name).write_bytes(f.read())
     full = (raw / "train-images-idx3-ubyte").read_bytes()
     (raw / "train-images-idx3-ubyte").write_bytes(full[:5000])
-    with pytest.raises(DatasetCorruptError, match="could not be read .* they are damaged"):
+    with pytest.raises(
+        DatasetCorruptError, match="could not be read .* they are damaged"
+    ):
         load_images("mnist", tmp_path, download=False)
 
 
@@ -59,7 +83,11 @@ def test_partial_dataset_lists_every_expected_file(data_root, tmp_path):
     (raw / "train-images-idx3-ubyte.gz").unlink()
     with pytest.raises(DatasetNotFoundError) as err:
         load_images("mnist", tmp_path, download=False)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ):
         assert name in str(err.value)
     assert "downloading is switched off" in str(err.value)
 
@@ -67,10 +95,22 @@ def test_partial_dataset_lists_every_expected_file(data_root, tmp_path):
 def test_cli_reports_damaged_data_in_one_line(data_root, tmp_path, capsys):
     raw = _copy_mnist(data_root, tmp_path / "data")
     (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
-    code = main(["train", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--steps", "1"])
+    code = main(
+        [
+            "train",
+            "--data-root",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "run"),
+            "--steps",
+            "1",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    assert "train-images-idx3-ubyte.gz" in err and "failed the checksum check" in err
+    assert (
+        "train-images-idx3-ubyte.gz" in err and "failed the checksum check" in err
+    )
 
 
 @pytest.fixture
@@ -86,18 +126,48 @@ class _Payload:
 
 def test_pickled_payload_in_a_checkpoint_never_runs(tmp_path, capsys):
     evil = tmp_path / "evil.pt"
-    torch.save({"format": "dcgan_tutorial.checkpoint", "format_version": 1, "G": _Payload()}, evil)
-    code = main(["sample", "--checkpoint", str(evil), "--n", "2", "--out", str(tmp_path / "s")])
+    torch.save(
+        {
+            "format": "dcgan_tutorial.checkpoint",
+            "format_version": 1,
+            "G": _Payload(),
+        },
+        evil,
+    )
+    code = main(
+        [
+            "sample",
+            "--checkpoint",
+            str(evil),
+            "--n",
+            "2",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
     assert code == 2 and "nothing in it was run" in capsys.readouterr().err
     assert not MARKER.exists()
 
 
-def test_resume_from_a_truncated_checkpoint_keeps_it_untouched(saved, data_root, tmp_path, capsys):
+def test_resume_from_a_truncated_checkpoint_keeps_it_untouched(
+    saved, data_root, tmp_path, capsys
+):
     path, _ = saved
     data = path.read_bytes()
     path.write_bytes(data[:200])
-    code = main(["train", "--data-root", str(data_root), "--out", str(path.parent), "--resume", str(path),
-                 "--steps", "5"])
+    code = main(
+        [
+            "train",
+            "--data-root",
+            str(data_root),
+            "--out",
+            str(path.parent),
+            "--resume",
+            str(path),
+            "--steps",
+            "5",
+        ]
+    )
     assert code == 2 and "truncated, corrupt" in capsys.readouterr().err
     assert path.read_bytes() == data[:200]
 
@@ -107,18 +177,28 @@ def test_checkpoint_of_an_incompatible_version_is_refused(saved, tmp_path):
     data = state_dict_of(state)
     data["format_version"] = 0
     torch.save(data, tmp_path / "old.pt")
-    with pytest.raises(CheckpointError, match="format version 0; this dcgan_tutorial reads version 1"):
+    with pytest.raises(
+        CheckpointError,
+        match="format version 0; this dcgan_tutorial reads version 1",
+    ):
         read_checkpoint(tmp_path / "old.pt")
 
 
-def test_checkpoint_whose_weights_do_not_fit_its_model_is_refused(saved, tmp_path):
+def test_checkpoint_whose_weights_do_not_fit_its_model_is_refused(
+    saved, tmp_path
+):
     from dcgan_tutorial.checkpoint import load_checkpoint
 
     _, state = saved
     data = state_dict_of(state)
-    data["model_config"] = {**data["model_config"], "ngf": 64}  # weights of another model
+    data["model_config"] = {
+        **data["model_config"],
+        "ngf": 64,
+    }  # weights of another model
     torch.save(data, tmp_path / "other_model.pt")
-    with pytest.raises(CheckpointError, match="does not match its own model configuration") as err:
+    with pytest.raises(
+        CheckpointError, match="does not match its own model configuration"
+    ) as err:
         load_checkpoint(tmp_path / "other_model.pt")
     assert str(tmp_path / "other_model.pt") in str(err.value)  # which file
 
@@ -139,7 +219,9 @@ def test_a_checkpoint_missing_parts_is_refused(saved, tmp_path):
     data = state_dict_of(state)
     del data["opt_g"], data["rng"]
     torch.save(data, tmp_path / "partial.pt")
-    with pytest.raises(CheckpointError, match="is incomplete: it lacks opt_g, rng"):
+    with pytest.raises(
+        CheckpointError, match="is incomplete: it lacks opt_g, rng"
+    ):
         read_checkpoint(tmp_path / "partial.pt")
 
 

@@ -3,7 +3,12 @@ import math
 import pytest
 import torch
 
-from dcgan_tutorial.losses import d_loss, g_loss, g_loss_non_saturating, g_loss_saturating
+from dcgan_tutorial.losses import (
+    d_loss,
+    g_loss,
+    g_loss_non_saturating,
+    g_loss_saturating,
+)
 
 
 def _sigmoid(x):
@@ -15,22 +20,30 @@ FAKE = [0.5, -3.0]
 
 
 def test_d_loss_matches_hand_computation():
-    expected = (-sum(math.log(_sigmoid(l)) for l in REAL) / 2
-                - sum(math.log(1 - _sigmoid(l)) for l in FAKE) / 2)
+    expected = (
+        -sum(math.log(_sigmoid(x)) for x in REAL) / 2
+        - sum(math.log(1 - _sigmoid(x)) for x in FAKE) / 2
+    )
     got = d_loss(torch.tensor(REAL), torch.tensor(FAKE)).item()
     assert got == pytest.approx(expected, rel=1e-6)
 
 
 def test_non_saturating_g_loss_matches_hand_computation():
-    expected = -sum(math.log(_sigmoid(l)) for l in FAKE) / 2
-    assert g_loss_non_saturating(torch.tensor(FAKE)).item() == pytest.approx(expected, rel=1e-6)
+    expected = -sum(math.log(_sigmoid(x)) for x in FAKE) / 2
+    assert g_loss_non_saturating(torch.tensor(FAKE)).item() == pytest.approx(
+        expected, rel=1e-6
+    )
     assert g_loss(torch.tensor(FAKE)).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_saturating_g_loss_matches_hand_computation():
-    expected = sum(math.log(1 - _sigmoid(l)) for l in FAKE) / 2
-    assert g_loss_saturating(torch.tensor(FAKE)).item() == pytest.approx(expected, rel=1e-6)
-    assert g_loss(torch.tensor(FAKE), "saturating").item() == pytest.approx(expected, rel=1e-6)
+    expected = sum(math.log(1 - _sigmoid(x)) for x in FAKE) / 2
+    assert g_loss_saturating(torch.tensor(FAKE)).item() == pytest.approx(
+        expected, rel=1e-6
+    )
+    assert g_loss(torch.tensor(FAKE), "saturating").item() == pytest.approx(
+        expected, rel=1e-6
+    )
 
 
 def test_losses_stay_finite_for_extreme_logits():

@@ -1,4 +1,5 @@
 """Metrics on the shipped classifier's features, and the shipped generator, offline."""
+
 import pytest
 import torch
 
@@ -6,8 +7,18 @@ from dcgan_tutorial.checkpoint import CheckpointError
 from dcgan_tutorial.classifier import ClassifierError, load_classifier
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.data import load_images
-from dcgan_tutorial.metrics import (class_coverage, classifier_fid, max_kl_from_uniform, nearest_training_images, predict_classes)
-from dcgan_tutorial.pretrained import PRETRAINED, load_generator_file, load_pretrained
+from dcgan_tutorial.metrics import (
+    class_coverage,
+    classifier_fid,
+    max_kl_from_uniform,
+    nearest_training_images,
+    predict_classes,
+)
+from dcgan_tutorial.pretrained import (
+    PRETRAINED,
+    load_generator_file,
+    load_pretrained,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +41,13 @@ def test_shipped_classifier_reads_real_test_digits(mnist, classifier):
 
 def test_fid_real_vs_real_is_small_and_noise_is_large(mnist, classifier):
     train, _, test, _ = mnist
-    noise = torch.randint(0, 256, test.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    noise = torch.randint(
+        0,
+        256,
+        test.shape,
+        dtype=torch.uint8,
+        generator=torch.Generator().manual_seed(0),
+    )
     real_fid = classifier_fid(test, train, classifier)
     noise_fid = classifier_fid(test, noise, classifier)
     # FID is biased upwards for small samples: 3,000 against 3,000 gives about 31 (10,000: 2.6)
@@ -40,7 +57,9 @@ def test_fid_real_vs_real_is_small_and_noise_is_large(mnist, classifier):
 def test_fid_decreases_as_fakes_are_replaced_by_real_images(mnist, classifier):
     train, _, test, _ = mnist
     gen = torch.Generator().manual_seed(1)
-    fakes = torch.randint(0, 256, (2000, 1, 28, 28), dtype=torch.uint8, generator=gen)
+    fakes = torch.randint(
+        0, 256, (2000, 1, 28, 28), dtype=torch.uint8, generator=gen
+    )
     fids = []
     for share in (0.0, 0.5, 0.9, 1.0):
         mixed = fakes.clone()
@@ -64,17 +83,41 @@ def test_nearest_training_image_of_a_training_image_is_itself(mnist):
     train, _, test, _ = mnist
     dist, idx = nearest_training_images(train[[5, 17, 99]], train, k=2)
     # cdist's fast matrix-product form leaves a rounding error of about 0.01 on a distance of 0
-    assert idx[:, 0].tolist() == [5, 17, 99] and torch.all(dist[:, 0] < 0.05) and torch.all(dist[:, 1] > 1)
+    assert (
+        idx[:, 0].tolist() == [5, 17, 99]
+        and torch.all(dist[:, 0] < 0.05)
+        and torch.all(dist[:, 1] > 1)
+    )
     dist_test, _ = nearest_training_images(test[:10], train)
     assert torch.all(dist_test > 0)
 
 
 def test_shipped_generator_loads_offline_and_samples(tmp_path):
     G, cfg, meta = load_pretrained("mnist")
-    assert meta["dataset"] == "mnist" and "command" in meta["provenance"] and "hardware" in meta["provenance"]
+    assert (
+        meta["dataset"] == "mnist"
+        and "command" in meta["provenance"]
+        and "hardware" in meta["provenance"]
+    )
     assert PRETRAINED["mnist"].stat().st_size < 5_000_000
-    assert main(["sample", "--pretrained", "mnist", "--n", "12", "--out", str(tmp_path), "--seed", "4",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--pretrained",
+                "mnist",
+                "--n",
+                "12",
+                "--out",
+                str(tmp_path),
+                "--seed",
+                "4",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert len(list((tmp_path / "images").glob("*.png"))) == 12
 
 
@@ -87,10 +130,27 @@ def test_shipped_generator_draws_every_digit(classifier):
 
 
 def test_evaluate_prints_fid_coverage_and_histogram(data_root, capsys):
-    assert main(["evaluate", "--pretrained", "mnist", "--data-root", str(data_root), "--n", "2000",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--pretrained",
+                "mnist",
+                "--data-root",
+                str(data_root),
+                "--n",
+                "2000",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert "FID (mnist classifier features, 2000 generated vs 10000 test images): " in out
+    assert (
+        "FID (mnist classifier features, 2000 generated vs 10000 test images): "
+        in out
+    )
     assert "classes present" in out and "class histogram: 0 " in out
     fid = float(out.split("test images): ")[1].split()[0])
     assert 0 < fid < 200
@@ -104,7 +164,9 @@ def test_corrupt_or_wrong_shaped_generator_file_is_refused(tmp_path):
     data = torch.load(PRETRAINED["mnist"], weights_only=True)
     data["model_config"] = {**data["model_config"], "ngf": 8}
     torch.save(data, tmp_path / "wrong.pt")
-    with pytest.raises(CheckpointError, match="do not fit its model configuration"):
+    with pytest.raises(
+        CheckpointError, match="do not fit its model configuration"
+    ):
         load_generator_file(tmp_path / "wrong.pt")
 
 
@@ -113,7 +175,9 @@ def test_missing_classifier_is_a_clear_error():
         load_classifier("cifar10")
 
 
-def test_inception_fid_offline_says_what_is_missing_and_where_to_put_it(monkeypatch, tmp_path):
+def test_inception_fid_offline_says_what_is_missing_and_where_to_put_it(
+    monkeypatch, tmp_path
+):
     import urllib.error
 
     import torch_fidelity.feature_extractor_inceptionv3 as inception
@@ -130,10 +194,14 @@ def test_inception_fid_offline_says_what_is_missing_and_where_to_put_it(monkeypa
         inception_fid(images, images)
     message = str(err.value)
     assert "weights-inception-2015-12-05-6726825d.pth" in message
-    assert str(tmp_path / "checkpoints") in message and "classifier FID" in message
+    assert (
+        str(tmp_path / "checkpoints") in message and "classifier FID" in message
+    )
 
 
-def test_evaluate_inception_offline_is_a_one_line_error(monkeypatch, tmp_path, data_root, capsys):
+def test_evaluate_inception_offline_is_a_one_line_error(
+    monkeypatch, tmp_path, data_root, capsys
+):
     import urllib.error
 
     import torch_fidelity.feature_extractor_inceptionv3 as inception
@@ -143,7 +211,23 @@ def test_evaluate_inception_offline_is_a_one_line_error(monkeypatch, tmp_path, d
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     monkeypatch.setattr(inception, "load_state_dict_from_url", offline)
-    status = main(["evaluate", "--pretrained", "mnist", "--data-root", str(data_root), "--n", "200",
-                   "--inception", "--device", "cpu"])
+    status = main(
+        [
+            "evaluate",
+            "--pretrained",
+            "mnist",
+            "--data-root",
+            str(data_root),
+            "--n",
+            "200",
+            "--inception",
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err
-    assert status == 2 and err.startswith("error: the Inception-v3 weights") and err.count("\n") == 1
+    assert (
+        status == 2
+        and err.startswith("error: the Inception-v3 weights")
+        and err.count("\n") == 1
+    )

@@ -1,18 +1,39 @@
 """Every architecture and preset: shapes at every size, parameter counts, structure, a few steps that train."""
+
 import pytest
 import torch
+from fake_images import random_images
 from torch import nn
 
-from dcgan_tutorial.config import ConfigError, ModelConfig, TrainConfig, with_overrides
+from dcgan_tutorial.config import (
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+    with_overrides,
+)
 from dcgan_tutorial.losses import d_loss
-from dcgan_tutorial.models import (ARCHITECTURES, Discriminator, Generator, build_models, count_parameters,
-                                   dcgan_weights_init)
+from dcgan_tutorial.models import (
+    ARCHITECTURES,
+    Discriminator,
+    Generator,
+    build_models,
+    count_parameters,
+    dcgan_weights_init,
+)
 from dcgan_tutorial.presets import PRESETS
-from dcgan_tutorial.train import make_state, train_step
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import train_step
 
-from fake_images import random_images
-
-SEED_PRESETS = ["flux-mnist", "flux-tutorial", "tf-mnist64", "trainer-mnist", "conv", "lin", "class", "cond-mnist"]
+SEED_PRESETS = [
+    "flux-mnist",
+    "flux-tutorial",
+    "tf-mnist64",
+    "trainer-mnist",
+    "conv",
+    "lin",
+    "class",
+    "cond-mnist",
+]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -20,7 +41,9 @@ def test_every_preset_makes_images_of_its_size_and_one_logit_each(name):
     cfg = PRESETS[name].model
     G, D = build_models(cfg)
     z = torch.randn(3, cfg.nz, 1, 1)
-    labels = (torch.tensor([0, 3, 9]),) if cfg.conditional else ()  # class-aware models take the class too
+    labels = (
+        (torch.tensor([0, 3, 9]),) if cfg.conditional else ()
+    )  # class-aware models take the class too
     images = G(z, *labels)
     assert images.shape == (3, cfg.nc, cfg.image_size, cfg.image_size)
     assert images.min() >= -1 and images.max() <= 1
@@ -46,26 +69,54 @@ def test_impossible_size_is_a_clear_error():
 def test_paper64_has_five_transposed_convs_and_no_bn_on_d_input():
     G, D = build_models(PRESETS["paper64"].model)
     convts = [m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
-    assert [(m.in_channels, m.out_channels) for m in convts] == [(100, 512), (512, 256), (256, 128), (128, 64), (64, 1)]
+    assert [(m.in_channels, m.out_channels) for m in convts] == [
+        (100, 512),
+        (512, 256),
+        (256, 128),
+        (128, 64),
+        (64, 1),
+    ]
     assert not any(isinstance(m, nn.BatchNorm2d) for m in D.blocks.from_image)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in G.blocks.to_image)
     convs = [m for m in D.modules() if isinstance(m, nn.Conv2d)]
-    assert [(m.in_channels, m.out_channels) for m in convs] == [(1, 64), (64, 128), (128, 256), (256, 512), (512, 1)]
+    assert [(m.in_channels, m.out_channels) for m in convs] == [
+        (1, 64),
+        (64, 128),
+        (128, 256),
+        (256, 512),
+        (512, 1),
+    ]
     # the PyTorch DCGAN tutorial's counts (3,576,704 and 2,765,568 with nc=3), less the colour channels
     assert count_parameters(G) == 3_576_704 - 2 * 64 * 16
     assert count_parameters(D) == 2_765_568 - 2 * 64 * 16
-    assert isinstance(D.blocks.from_image[1], nn.LeakyReLU) and D.blocks.from_image[1].negative_slope == 0.2
+    assert (
+        isinstance(D.blocks.from_image[1], nn.LeakyReLU)
+        and D.blocks.from_image[1].negative_slope == 0.2
+    )
 
 
 def test_dcgan_init_gives_std_002_and_bn_around_one():
     torch.manual_seed(0)
     G = Generator(nz=100, ngf=64, nc=1, image_size=64)
     G.apply(dcgan_weights_init)
-    conv_w = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, nn.ConvTranspose2d)])
-    bn_w = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, nn.BatchNorm2d)])
-    bn_b = torch.cat([m.bias.flatten() for m in G.modules() if isinstance(m, nn.BatchNorm2d)])
+    conv_w = torch.cat(
+        [
+            m.weight.flatten()
+            for m in G.modules()
+            if isinstance(m, nn.ConvTranspose2d)
+        ]
+    )
+    bn_w = torch.cat(
+        [m.weight.flatten() for m in G.modules() if isinstance(m, nn.BatchNorm2d)]
+    )
+    bn_b = torch.cat(
+        [m.bias.flatten() for m in G.modules() if isinstance(m, nn.BatchNorm2d)]
+    )
     assert conv_w.mean().abs() < 1e-3 and abs(conv_w.std().item() - 0.02) < 5e-4
-    assert abs(bn_w.mean().item() - 1.0) < 5e-3 and abs(bn_w.std().item() - 0.02) < 5e-3
+    assert (
+        abs(bn_w.mean().item() - 1.0) < 5e-3
+        and abs(bn_w.std().item() - 0.02) < 5e-3
+    )
     assert torch.all(bn_b == 0)
 
 
@@ -116,15 +167,32 @@ def test_every_preset_refuses_an_impossible_size(name):
 PARAMETER_COUNTS = {
     # G: dense 100*12544 + 12544 bias, BN1d 2*12544, convT 256*128*25, BN 2*128, convT 128*64*16, BN 2*64,
     #    convT 64*1*16 + 1 bias; D: conv 16*64 + 64, conv 64*128*16 + 128, dense 6272 + 1
-    "flux-mnist": (1_254_400 + 12_544 + 25_088 + 819_200 + 256 + 131_072 + 128 + 1_025,
-                   1_088 + 131_200 + 6_273),
+    "flux-mnist": (
+        1_254_400 + 12_544 + 25_088 + 819_200 + 256 + 131_072 + 128 + 1_025,
+        1_088 + 131_200 + 6_273,
+    ),
     # the same without the dense layer's 12,544 biases
-    "flux-tutorial": (1_254_400 + 25_088 + 819_200 + 256 + 131_072 + 128 + 1_025, 1_088 + 131_200 + 6_273),
+    "flux-tutorial": (
+        1_254_400 + 25_088 + 819_200 + 256 + 131_072 + 128 + 1_025,
+        1_088 + 131_200 + 6_273,
+    ),
     # G: dense 100*16384 + 16384, BN1d 2*16384, convT 5x5 1024*512, 512*256, 256*128 (+ BNs), 128*1 + 1
     # D: conv 5x5 1*64 + 64, 64*128, 128*256, 256*512 (+ BNs), dense 8192 + 1
-    "tf-mnist64": (1_638_400 + 16_384 + 32_768 + 25 * (1024 * 512 + 512 * 256 + 256 * 128) + 2 * (512 + 256 + 128)
-                   + 25 * 128 + 1,
-                   25 * 64 + 64 + 25 * (64 * 128 + 128 * 256 + 256 * 512) + 2 * (128 + 256 + 512) + 8192 + 1),
+    "tf-mnist64": (
+        1_638_400
+        + 16_384
+        + 32_768
+        + 25 * (1024 * 512 + 512 * 256 + 256 * 128)
+        + 2 * (512 + 256 + 128)
+        + 25 * 128
+        + 1,
+        25 * 64
+        + 64
+        + 25 * (64 * 128 + 128 * 256 + 256 * 512)
+        + 2 * (128 + 256 + 512)
+        + 8192
+        + 1,
+    ),
 }
 
 
@@ -136,20 +204,38 @@ def test_seed_parameter_counts_match_the_write_ups(name):
 
 def test_flux_discriminator_has_dropout_and_no_batchnorm():
     _, D = build_models(PRESETS["flux-tutorial"].model)
-    assert not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in D.modules())
+    assert not any(
+        isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in D.modules()
+    )
     assert [m.p for m in D.modules() if isinstance(m, nn.Dropout)] == [0.3, 0.25]
-    assert {m.negative_slope for m in D.modules() if isinstance(m, nn.LeakyReLU)} == {0.3}
+    assert {
+        m.negative_slope for m in D.modules() if isinstance(m, nn.LeakyReLU)
+    } == {0.3}
     G, _ = build_models(PRESETS["flux-tutorial"].model)
-    assert G.blocks.project[0].bias is None and G.blocks.project[0].out_features == 7 * 7 * 256
+    assert (
+        G.blocks.project[0].bias is None
+        and G.blocks.project[0].out_features == 7 * 7 * 256
+    )
 
 
 def test_tf_model_uses_four_5x5_stride_2_transposed_convs():
     G, D = build_models(PRESETS["tf-mnist64"].model)
     convts = [m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
-    assert [(m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in convts] == [
-        (1024, 512, (5, 5), (2, 2)), (512, 256, (5, 5), (2, 2)), (256, 128, (5, 5), (2, 2)), (128, 1, (5, 5), (2, 2))]
+    assert [
+        (m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in convts
+    ] == [
+        (1024, 512, (5, 5), (2, 2)),
+        (512, 256, (5, 5), (2, 2)),
+        (256, 128, (5, 5), (2, 2)),
+        (128, 1, (5, 5), (2, 2)),
+    ]
     convs = [m for m in D.modules() if isinstance(m, nn.Conv2d)]
-    assert [(m.in_channels, m.out_channels) for m in convs] == [(1, 64), (64, 128), (128, 256), (256, 512)]
+    assert [(m.in_channels, m.out_channels) for m in convs] == [
+        (1, 64),
+        (64, 128),
+        (128, 256),
+        (256, 512),
+    ]
     assert not any(isinstance(m, nn.BatchNorm2d) for m in D.blocks.from_image)
 
 
@@ -166,8 +252,14 @@ def test_conv_has_five_layers_each_side_at_64_and_batchnorm_on_d_input():
     assert len([m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]) == 5
     assert len([m for m in D.modules() if isinstance(m, nn.Conv2d)]) == 5
     assert isinstance(D.blocks.from_image[1], nn.BatchNorm2d)
-    assert {m.negative_slope for m in D.modules() if isinstance(m, nn.LeakyReLU)} == {0.1}
-    assert all(m.kernel_size == (4, 4) for m in G.modules() if isinstance(m, nn.ConvTranspose2d))
+    assert {
+        m.negative_slope for m in D.modules() if isinstance(m, nn.LeakyReLU)
+    } == {0.1}
+    assert all(
+        m.kernel_size == (4, 4)
+        for m in G.modules()
+        if isinstance(m, nn.ConvTranspose2d)
+    )
 
 
 def test_lin_has_three_transposed_convs_and_a_conv_in_g_four_convs_and_a_linear_in_d():
@@ -187,7 +279,9 @@ def test_class_model_holds_one_pair_per_class():
 
 def test_d_loss_mean_is_half_the_sum():
     real, fake = torch.randn(8), torch.randn(8)
-    assert torch.allclose(d_loss(real, fake, "mean"), 0.5 * d_loss(real, fake, "sum"))
+    assert torch.allclose(
+        d_loss(real, fake, "mean"), 0.5 * d_loss(real, fake, "sum")
+    )
     assert PRESETS["flux-mnist"].train.d_loss_reduction == "mean"
     assert PRESETS["flux-tutorial"].train.d_loss_reduction == "sum"
 
@@ -195,20 +289,40 @@ def test_d_loss_mean_is_half_the_sum():
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_a_few_steps_of_every_preset_change_every_weight(name):
     cfg = small(name)
-    train = TrainConfig(**{**PRESETS[name].train.__dict__, "batch_size": 20, "n_fixed": 10, "steps": 3,
-                           "epochs": None, "fast": False})
+    train = TrainConfig(
+        **{
+            **PRESETS[name].train.__dict__,
+            "batch_size": 20,
+            "n_fixed": 10,
+            "steps": 3,
+            "epochs": None,
+            "fast": False,
+        }
+    )
     state = make_state(cfg, train)
-    before_g = {k: v.clone() for k, v in state.G.state_dict().items() if v.is_floating_point()}
-    before_d = {k: v.clone() for k, v in state.D.state_dict().items() if v.is_floating_point()}
+    before_g = {
+        k: v.clone()
+        for k, v in state.G.state_dict().items()
+        if v.is_floating_point()
+    }
+    before_d = {
+        k: v.clone()
+        for k, v in state.D.state_dict().items()
+        if v.is_floating_point()
+    }
     real = random_images(20, cfg.image_size, cfg.nc).float() / 127.5 - 1
-    labels = torch.arange(20) % 10  # every class, so every pair of the class model trains
+    labels = (
+        torch.arange(20) % 10
+    )  # every class, so every pair of the class model trains
     for _ in range(3):
         stats = train_step(state, real, labels)
     assert all(torch.isfinite(v) for v in stats.values())
     for before, model in ((before_g, state.G), (before_d, state.D)):
         for key, value in model.state_dict().items():
             if key in before and not key.endswith("num_batches_tracked"):
-                assert not torch.equal(before[key], value), f"{name}: {key} did not change"
+                assert not torch.equal(before[key], value), (
+                    f"{name}: {key} did not change"
+                )
 
 
 def test_every_preset_names_a_known_architecture():
@@ -220,11 +334,18 @@ def test_unknown_architecture_is_a_config_error_listing_the_known_ones():
         build_models(ModelConfig(arch="vit"))
 
 
-@pytest.mark.parametrize("arch, fields, message", [
-    ("cond", dict(n_classes=0), "n_classes=0.*needs the number of classes"),
-    ("dcgan", dict(n_classes=10), "n_classes=10.*unconditional"),
-    ("flux", dict(batchnorm=False, image_size=28), "batchnorm=False.*only arch 'dcgan'"),
-])
+@pytest.mark.parametrize(
+    "arch, fields, message",
+    [
+        ("cond", dict(n_classes=0), "n_classes=0.*needs the number of classes"),
+        ("dcgan", dict(n_classes=10), "n_classes=10.*unconditional"),
+        (
+            "flux",
+            dict(batchnorm=False, image_size=28),
+            "batchnorm=False.*only arch 'dcgan'",
+        ),
+    ],
+)
 def test_each_architecture_checks_what_it_allows(arch, fields, message):
     with pytest.raises(ConfigError, match=message):
         build_models(ModelConfig(arch=arch, **fields))

@@ -1,4 +1,5 @@
 """The Python snippet in README.md runs as written."""
+
 import re
 from pathlib import Path
 

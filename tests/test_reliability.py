@@ -1,5 +1,6 @@
 """Faults of real machines and long runs: checkpoints by time, a run folder's one writer, a full disk,
 out of memory, and sampling any number of images in batches that Ctrl-C can stop."""
+
 import errno
 import json
 import os
@@ -9,30 +10,41 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fake_images import random_images
 from PIL import Image
 
 import dcgan_tutorial.checkpoint as checkpoint_module
 import dcgan_tutorial.sample as sample_module
 import dcgan_tutorial.train as train_module
+import dcgan_tutorial.watchers as watchers_module
 from dcgan_tutorial.callbacks import Callback
-from dcgan_tutorial.checkpoint import CheckpointWriter, atomic_save, load_checkpoint, read_checkpoint, save_checkpoint
+from dcgan_tutorial.checkpoint import (
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.config import ConfigError
 from dcgan_tutorial.data import InMemoryLoader
 from dcgan_tutorial.memory import OutOfMemory
 from dcgan_tutorial.models import Generator, class_labels
 from dcgan_tutorial.runfolder import DiskFullError, RunFolder, RunFolderBusy
-from dcgan_tutorial.sample import GRID_MAX, grid_picks, sample_images, unscale_images, write_samples
-from dcgan_tutorial.train import make_state, train_gan
-
-from fake_images import random_images
+from dcgan_tutorial.sample import (
+    GRID_MAX,
+    grid_picks,
+    sample_images,
+    unscale_images,
+    write_samples,
+)
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import train_gan
+from dcgan_tutorial.watchers import CheckpointWriter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,40 +97,69 @@ def _weights_equal(a, b):
 
 # --- checkpoints by time ---------------------------------------------------------------------------
 
-def test_train_gan_checkpoints_by_time_the_first_after_a_minute(slow_steps, tiny_model, tiny_train):
-    cfg = replace(tiny_train, steps=40, checkpoint_every=1000, checkpoint_minutes=5)
+
+def test_train_gan_checkpoints_by_time_the_first_after_a_minute(
+    slow_steps, tiny_model, tiny_train
+):
+    cfg = replace(
+        tiny_train, steps=40, checkpoint_every=1000, checkpoint_minutes=5
+    )
     seen = RecordCheckpoints()
-    train_gan(make_state(tiny_model, cfg), _loader(), callbacks=[seen], progress=False)
+    train_gan(
+        make_state(tiny_model, cfg), _loader(), callbacks=[seen], progress=False
+    )
     # 20 s a step: the first at 60 s (step 3), then every 300 s (steps 18, 33), and the last step
     assert seen.steps == [3, 18, 33, 40]
 
 
-def test_train_gan_checkpoints_by_steps_only_without_minutes(slow_steps, tiny_model, tiny_train):
-    cfg = replace(tiny_train, steps=40, checkpoint_every=15, checkpoint_minutes=None)
+def test_train_gan_checkpoints_by_steps_only_without_minutes(
+    slow_steps, tiny_model, tiny_train
+):
+    cfg = replace(
+        tiny_train, steps=40, checkpoint_every=15, checkpoint_minutes=None
+    )
     seen = RecordCheckpoints()
-    train_gan(make_state(tiny_model, cfg), _loader(), callbacks=[seen], progress=False)
+    train_gan(
+        make_state(tiny_model, cfg), _loader(), callbacks=[seen], progress=False
+    )
     assert seen.steps == [15, 30, 40]
 
 
-def test_train_gan_resumes_from_a_checkpoint_by_time_bit_identically(slow_steps, tiny_model, tiny_train, tmp_path):
-    cfg = replace(tiny_train, steps=20, checkpoint_every=1000, checkpoint_minutes=2, log_every=3)
+def test_train_gan_resumes_from_a_checkpoint_by_time_bit_identically(
+    slow_steps, tiny_model, tiny_train, tmp_path
+):
+    cfg = replace(
+        tiny_train,
+        steps=20,
+        checkpoint_every=1000,
+        checkpoint_minutes=2,
+        log_every=3,
+    )
     full = make_state(tiny_model, cfg)
     train_gan(full, _loader(), progress=False)
 
-    class Crash(Callback):  # the process dies at step 11: its last checkpoint is the one by time at step 9
+    class Crash(
+        Callback
+    ):  # the process dies at step 11: its last checkpoint is the one by time at step 9
         def on_log(self, state, records):
             if state.step >= 11:
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_gan(make_state(tiny_model, cfg), _loader(), callbacks=[Crash(), CheckpointWriter(tmp_path / "c.pt")],
-                  progress=False)
+        train_gan(
+            make_state(tiny_model, cfg),
+            _loader(),
+            callbacks=[Crash(), CheckpointWriter(tmp_path / "c.pt")],
+            progress=False,
+        )
     resumed = load_checkpoint(tmp_path / "c.pt")
     assert resumed.step == 9  # 60 s = 3 steps, then 120 s = 6 steps
     train_gan(resumed, _loader(), progress=False)
     assert resumed.history == full.history
-    _weights_equal({"G": full.G.state_dict(), "D": full.D.state_dict()},
-                   {"G": resumed.G.state_dict(), "D": resumed.D.state_dict()})
+    _weights_equal(
+        {"G": full.G.state_dict(), "D": full.D.state_dict()},
+        {"G": resumed.G.state_dict(), "D": resumed.D.state_dict()},
+    )
 
 
 def test_config_checkpoint_minutes_must_be_positive(tiny_train, capsys):
@@ -144,8 +185,12 @@ HOLD_LOCK = textwrap.dedent(f"""
 
 
 def _holder(folder):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(folder)], env=_env(), stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(folder)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "holding"
     return proc
 
@@ -156,22 +201,43 @@ def test_run_folder_lock_refuses_a_second_writer_naming_its_process(tmp_path):
         with pytest.raises(RunFolderBusy, match=f"process {proc.pid} on "):
             with RunFolder(tmp_path / "run").lock():
                 pass
-        assert json.loads((tmp_path / "run" / ".lock").read_text())["pid"] == proc.pid  # left alone
+        assert (
+            json.loads((tmp_path / "run" / ".lock").read_text())["pid"]
+            == proc.pid
+        )  # left alone
     finally:
         proc.kill()
         proc.wait()
 
 
-def test_cli_train_into_a_busy_folder_is_one_line_and_writes_nothing(data_root, tmp_path, capsys):
+def test_cli_train_into_a_busy_folder_is_one_line_and_writes_nothing(
+    data_root, tmp_path, capsys
+):
     proc = _holder(tmp_path / "run")
     try:
-        code = main(["train", "--out", str(tmp_path / "run"), "--data-root", str(data_root), "--device", "cpu",
-                     "--limit", "64", "--steps", "2", "--no-progress"])
+        code = main(
+            [
+                "train",
+                "--out",
+                str(tmp_path / "run"),
+                "--data-root",
+                str(data_root),
+                "--device",
+                "cpu",
+                "--limit",
+                "64",
+                "--steps",
+                "2",
+                "--no-progress",
+            ]
+        )
     finally:
         proc.kill()
         proc.wait()
     err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and f"process {proc.pid}" in err, err
+    assert (
+        code == 2 and len(err.splitlines()) == 1 and f"process {proc.pid}" in err
+    ), err
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
@@ -180,7 +246,9 @@ def test_run_folder_lock_of_a_killed_process_is_taken_over(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     lock = tmp_path / "run" / ".lock"
-    assert json.loads(lock.read_text())["pid"] == proc.pid  # a killed run leaves its lock behind
+    assert (
+        json.loads(lock.read_text())["pid"] == proc.pid
+    )  # a killed run leaves its lock behind
     with RunFolder(tmp_path / "run").lock():
         assert json.loads(lock.read_text())["pid"] == os.getpid()
     assert not lock.exists()
@@ -188,9 +256,14 @@ def test_run_folder_lock_of_a_killed_process_is_taken_over(tmp_path):
 
 def test_run_folder_lock_removes_a_killed_writers_temporary_files(tmp_path):
     (tmp_path / "checkpoints").mkdir()
-    leftovers = [tmp_path / ".checkpoint.pt.k2j4x.tmp", tmp_path / "checkpoints" / ".step_0000010.pt.tmp"]
+    leftovers = [
+        tmp_path / ".checkpoint.pt.k2j4x.tmp",
+        tmp_path / "checkpoints" / ".step_0000010.pt.tmp",
+    ]
     for path in leftovers:
-        path.write_bytes(b"half a checkpoint")  # what SIGKILL during a save leaves
+        path.write_bytes(
+            b"half a checkpoint"
+        )  # what SIGKILL during a save leaves
     (tmp_path / "checkpoint.pt").write_bytes(b"kept")
     with RunFolder(tmp_path).lock():
         assert not any(path.exists() for path in leftovers)
@@ -206,13 +279,25 @@ def test_run_folder_lock_of_a_reused_pid_is_stale(tmp_path):
     # a lock naming a live pid (ours) whose process started at another time: the pid was reused
     folder.lock_file.write_text(json.dumps({**holder, "process_started": "1"}))
     with folder.lock():
-        assert json.loads(folder.lock_file.read_text())["process_started"] == holder["process_started"]
+        assert (
+            json.loads(folder.lock_file.read_text())["process_started"]
+            == holder["process_started"]
+        )
 
 
 def test_run_folder_lock_takeover_of_a_stale_lock_has_one_winner(tmp_path):
     folder = RunFolder(tmp_path)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale = {"pid": int(dead.stdout), "host": socket.gethostname(), "started": "earlier", "command": "killed"}
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+    )
+    stale = {
+        "pid": int(dead.stdout),
+        "host": socket.gethostname(),
+        "started": "earlier",
+        "command": "killed",
+    }
     results, start, hold = [], threading.Barrier(8), threading.Barrier(8)
 
     def contender():
@@ -243,13 +328,23 @@ def test_run_folder_lock_takeover_of_a_stale_lock_has_one_winner(tmp_path):
 
 def test_run_folder_lock_late_takeover_leaves_a_newer_runs_lock(tmp_path):
     folder = RunFolder(tmp_path)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    folder.lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+    )
+    folder.lock_file.write_text(
+        json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()})
+    )
     late = folder.lock()
-    seen, holder = late._read()  # a run reads the dead holder's lock and judges it stale ...
+    seen, holder = (
+        late._read()
+    )  # a run reads the dead holder's lock and judges it stale ...
     assert late._stale(holder)
     with folder.lock():  # ... but another run takes it over first
-        late._take_over(seen)  # the late run's takeover must not remove the newer lock
+        late._take_over(
+            seen
+        )  # the late run's takeover must not remove the newer lock
         assert json.loads(folder.lock_file.read_text())["pid"] == os.getpid()
         with pytest.raises(RunFolderBusy):
             late.__enter__()
@@ -262,17 +357,32 @@ def test_train_run_holds_the_lock_until_it_ends(data_root, tmp_path):
 
     class Look(Callback):
         def on_log(self, state, records):
-            seen.append(json.loads((tmp_path / "run" / ".lock").read_text())["pid"])
+            seen.append(
+                json.loads((tmp_path / "run" / ".lock").read_text())["pid"]
+            )
 
-    plan = plan_run("mnist28", model={"ngf": 4, "ndf": 4}, train={"batch_size": 8, "log_every": 1},
-                    limits={"steps": 3})
-    train_run(plan, tmp_path / "run", device="cpu", data_root=data_root, limit=64, progress=False,
-              callbacks=[Look()], log=lambda line: None)
+    plan = plan_run(
+        "mnist28",
+        model={"ngf": 4, "ndf": 4},
+        train={"batch_size": 8, "log_every": 1},
+        limits={"steps": 3},
+    )
+    train_run(
+        plan,
+        tmp_path / "run",
+        device="cpu",
+        data_root=data_root,
+        limit=64,
+        progress=False,
+        callbacks=[Look()],
+        log=lambda line: None,
+    )
     assert seen == [os.getpid()] * 3
     assert not (tmp_path / "run" / ".lock").exists()
 
 
 # --- a full disk -----------------------------------------------------------------------------------
+
 
 def _enospc(code=errno.ENOSPC):
     return OSError(code, os.strerror(code))
@@ -280,35 +390,50 @@ def _enospc(code=errno.ENOSPC):
 
 def _partial_torch_save(code):
     def save(obj, f, *args, **kwargs):
-        f.write(b"\x00" * 4096)  # some bytes reached the temporary file before the disk filled
+        f.write(
+            b"\x00" * 4096
+        )  # some bytes reached the temporary file before the disk filled
         raise _enospc(code)
+
     return save
 
 
 @pytest.mark.parametrize("where", ["write", "fsync", "quota"])
 def test_atomic_save_on_a_full_disk_keeps_the_previous_file_and_leaves_no_temporary(
-        where, tiny_model, tiny_train, tmp_path, monkeypatch):
+    where, tiny_model, tiny_train, tmp_path, monkeypatch
+):
     state = make_state(tiny_model, tiny_train)
     state.step = 7
     path = save_checkpoint(state, tmp_path / "checkpoint.pt")
     state.step = 8
     if where == "fsync":
+
         def fsync(fd):
             raise _enospc()
+
         monkeypatch.setattr(checkpoint_module.os, "fsync", fsync)
     else:
-        monkeypatch.setattr(checkpoint_module.torch, "save",
-                            _partial_torch_save(errno.EDQUOT if where == "quota" else errno.ENOSPC))
+        monkeypatch.setattr(
+            checkpoint_module.torch,
+            "save",
+            _partial_torch_save(
+                errno.EDQUOT if where == "quota" else errno.ENOSPC
+            ),
+        )
     with pytest.raises(DiskFullError) as caught:
         save_checkpoint(state, path)
     message = str(caught.value)
-    assert str(tmp_path) in message and "MiB free" in message and "\n" not in message
+    assert (
+        str(tmp_path) in message and "MiB free" in message and "\n" not in message
+    )
     monkeypatch.undo()
     assert read_checkpoint(path)["step"] == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
 
 
-def test_checkpoint_writer_copy_on_a_full_disk_leaves_no_partial_file(tiny_model, tiny_train, tmp_path, monkeypatch):
+def test_checkpoint_writer_copy_on_a_full_disk_leaves_no_partial_file(
+    tiny_model, tiny_train, tmp_path, monkeypatch
+):
     state = make_state(tiny_model, tiny_train)
     writer = CheckpointWriter(tmp_path / "checkpoint.pt", keep=3)
 
@@ -319,8 +444,8 @@ def test_checkpoint_writer_copy_on_a_full_disk_leaves_no_partial_file(tiny_model
         Path(dst).write_bytes(b"\x00" * 100)
         raise _enospc()
 
-    monkeypatch.setattr(checkpoint_module.os, "link", no_links)
-    monkeypatch.setattr(checkpoint_module.shutil, "copyfile", partial_copy)
+    monkeypatch.setattr(watchers_module.os, "link", no_links)
+    monkeypatch.setattr(watchers_module.shutil, "copyfile", partial_copy)
     with pytest.raises(DiskFullError, match="step_0000000.pt"):
         writer.on_checkpoint(state)
     assert list((tmp_path / "checkpoints").iterdir()) == []
@@ -328,22 +453,51 @@ def test_checkpoint_writer_copy_on_a_full_disk_leaves_no_partial_file(tiny_model
 
 
 def test_cli_train_on_a_full_disk_stops_with_one_line_and_the_previous_checkpoint(
-        data_root, tmp_path, monkeypatch, capsys):
+    data_root, tmp_path, monkeypatch, capsys
+):
     real_save, saves = checkpoint_module.torch.save, []
 
     def save(obj, f, *args, **kwargs):
         saves.append(obj["step"])
-        if len(saves) == 2:  # the disk fills between the first checkpoint and the second
+        if (
+            len(saves) == 2
+        ):  # the disk fills between the first checkpoint and the second
             return _partial_torch_save(errno.ENOSPC)(obj, f)
         return real_save(obj, f, *args, **kwargs)
 
     monkeypatch.setattr(checkpoint_module.torch, "save", save)
     out = tmp_path / "run"
-    code = main(["train", "--out", str(out), "--data-root", str(data_root), "--device", "cpu", "--limit", "64",
-                 "--batch-size", "8", "--ngf", "4", "--ndf", "4", "--steps", "6", "--checkpoint-every", "2",
-                 "--no-progress"])
+    code = main(
+        [
+            "train",
+            "--out",
+            str(out),
+            "--data-root",
+            str(data_root),
+            "--device",
+            "cpu",
+            "--limit",
+            "64",
+            "--batch-size",
+            "8",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--steps",
+            "6",
+            "--checkpoint-every",
+            "2",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err.strip()
-    assert code == 1 and len(err.splitlines()) == 1 and str(out) in err and "MiB free" in err, err
+    assert (
+        code == 1
+        and len(err.splitlines()) == 1
+        and str(out) in err
+        and "MiB free" in err
+    ), err
     monkeypatch.undo()
     assert saves == [2, 4] and read_checkpoint(out)["step"] == 2
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
@@ -351,6 +505,7 @@ def test_cli_train_on_a_full_disk_stops_with_one_line_and_the_previous_checkpoin
 
 
 # --- out of memory ---------------------------------------------------------------------------------
+
 
 def _failing_d_step(monkeypatch, at_call, fault):
     real, calls = train_module.d_step, []
@@ -365,29 +520,45 @@ def _failing_d_step(monkeypatch, at_call, fault):
 
 
 def _cuda_full():
-    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total)")
+    raise torch.OutOfMemoryError(
+        "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total)"
+    )
 
 
 def _cpu_full():
-    torch.empty(1 << 50, dtype=torch.uint8)  # a real request the CPU allocator refuses (1 PiB)
+    torch.empty(
+        1 << 50, dtype=torch.uint8
+    )  # a real request the CPU allocator refuses (1 PiB)
 
 
 @pytest.mark.parametrize("fault", [_cuda_full, _cpu_full], ids=["cuda", "cpu"])
 def test_train_gan_out_of_memory_names_the_batch_size_and_keeps_the_checkpoint(
-        fault, tiny_model, tiny_train, tmp_path, monkeypatch):
+    fault, tiny_model, tiny_train, tmp_path, monkeypatch
+):
     _failing_d_step(monkeypatch, 5, fault)
     cfg = replace(tiny_train, steps=10, checkpoint_every=2)
     with pytest.raises(OutOfMemory) as caught:
-        train_gan(make_state(tiny_model, cfg), _loader(), callbacks=[CheckpointWriter(tmp_path / "c.pt")],
-                  progress=False)
+        train_gan(
+            make_state(tiny_model, cfg),
+            _loader(),
+            callbacks=[CheckpointWriter(tmp_path / "c.pt")],
+            progress=False,
+        )
     message = str(caught.value)
-    assert "at step 5 with batch size 8" in message and "--batch-size (e.g. 4)" in message
+    assert (
+        "at step 5 with batch size 8" in message
+        and "--batch-size (e.g. 4)" in message
+    )
     assert "a smaller preset" in message and "\n" not in message
-    assert caught.value.__cause__.__traceback__ is None  # the failed step's tensors are let go
+    assert (
+        caught.value.__cause__.__traceback__ is None
+    )  # the failed step's tensors are let go
     assert read_checkpoint(tmp_path / "c.pt")["step"] == 4
 
 
-def test_train_gan_other_runtime_errors_are_not_out_of_memory(tiny_model, tiny_train, monkeypatch):
+def test_train_gan_other_runtime_errors_are_not_out_of_memory(
+    tiny_model, tiny_train, monkeypatch
+):
     def bug():
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 
@@ -396,28 +567,72 @@ def test_train_gan_other_runtime_errors_are_not_out_of_memory(tiny_model, tiny_t
         train_gan(make_state(tiny_model, tiny_train), _loader(), progress=False)
 
 
-def test_cli_train_out_of_memory_is_one_line(data_root, tmp_path, monkeypatch, capsys):
+def test_cli_train_out_of_memory_is_one_line(
+    data_root, tmp_path, monkeypatch, capsys
+):
     _failing_d_step(monkeypatch, 3, _cpu_full)
     out = tmp_path / "run"
-    code = main(["train", "--out", str(out), "--data-root", str(data_root), "--device", "cpu", "--limit", "64",
-                 "--batch-size", "16", "--ngf", "4", "--ndf", "4", "--steps", "6", "--no-progress"])
+    code = main(
+        [
+            "train",
+            "--out",
+            str(out),
+            "--data-root",
+            str(data_root),
+            "--device",
+            "cpu",
+            "--limit",
+            "64",
+            "--batch-size",
+            "16",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--steps",
+            "6",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1, err
-    assert "out of memory on cpu at step 3 with batch size 16" in err and "--batch-size (e.g. 8)" in err
+    assert (
+        "out of memory on cpu at step 3 with batch size 16" in err
+        and "--batch-size (e.g. 8)" in err
+    )
     assert not (out / ".lock").exists()
 
 
 # --- sampling any number of images ---------------------------------------------------------------
+
 
 def _read(path):
     return torch.from_numpy(np.array(Image.open(path)))
 
 
 def test_cli_sample_grid_is_capped_and_every_file_is_written(tmp_path, capsys):
-    assert main(["sample", "--pretrained", "mnist", "--n", "300", "--out", str(tmp_path), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--pretrained",
+                "mnist",
+                "--n",
+                "300",
+                "--out",
+                str(tmp_path),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     files = sorted((tmp_path / "images").iterdir())
     assert len(files) == 300 and files[-1].name == "sample_0299.png"
-    assert Image.open(tmp_path / "grid.png").size == (302, 302)  # 10 x 10 images of 28 + 2 padding
+    assert Image.open(tmp_path / "grid.png").size == (
+        302,
+        302,
+    )  # 10 x 10 images of 28 + 2 padding
     assert "wrote 300 images" in capsys.readouterr().out
 
 
@@ -429,7 +644,22 @@ def test_cli_sample_generates_a_batch_at_a_time(tmp_path, monkeypatch):
         return real(G, z, labels)
 
     monkeypatch.setattr(sample_module, "generate", generate)
-    assert main(["sample", "--pretrained", "mnist", "--n", "600", "--out", str(tmp_path), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--pretrained",
+                "mnist",
+                "--n",
+                "600",
+                "--out",
+                str(tmp_path),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert sizes == [256, 256, 88]
     assert len(list((tmp_path / "images").iterdir())) == 600
 
@@ -439,8 +669,12 @@ def test_write_samples_match_sample_images(tmp_path):
     G = Generator(nz=8, ngf=4, nc=1, image_size=28)
     files = write_samples(G, 150, tmp_path, seed=3, batch_size=64)
     expected = unscale_images(sample_images(G, 150, seed=3))[:, 0]
-    written = torch.stack([_read(files.image_dir / f"sample_{i:04d}.png") for i in range(150)])
-    assert (written.int() - expected.int()).abs().max() <= 1  # the same noise; kernels may round apart
+    written = torch.stack(
+        [_read(files.image_dir / f"sample_{i:04d}.png") for i in range(150)]
+    )
+    assert (
+        written.int() - expected.int()
+    ).abs().max() <= 1  # the same noise; kernels may round apart
     assert files.written == 150 and files.in_grid == 100 and not files.interrupted
 
 
@@ -452,14 +686,18 @@ def test_write_samples_stops_after_the_batch_on_ctrl_c(tmp_path, monkeypatch):
     def generate(G, z, labels=None):
         calls.append(len(z))
         if len(calls) == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the second batch is made
+            os.kill(
+                os.getpid(), signal.SIGINT
+            )  # Ctrl-C while the second batch is made
         return real(G, z, labels)
 
     monkeypatch.setattr(sample_module, "generate", generate)
     files = write_samples(G, 1000, tmp_path, batch_size=100)
     assert calls == [100, 100] and files.interrupted and files.written == 200
     written = sorted((tmp_path / "images").iterdir())
-    assert len(written) == 200 and all(_read(p).shape == (28, 28) for p in written)  # each file complete
+    assert len(written) == 200 and all(
+        _read(p).shape == (28, 28) for p in written
+    )  # each file complete
     assert files.in_grid == 20 and Image.open(tmp_path / "grid.png").size[0] > 0
     assert "stopped by request after 200 of 1000 images" in files.describe()
 

@@ -2,18 +2,30 @@ import math
 
 import pytest
 import torch
-
-from dcgan_tutorial.config import ModelConfig, TrainConfig
-from dcgan_tutorial.data import InMemoryLoader
-from dcgan_tutorial.callbacks import Callback
-from dcgan_tutorial.train import TrainingDiverged, d_step, g_step, make_state, stop_step, train_gan, train_step
-from dcgan_tutorial.device import pick_device
-
 from fake_images import random_images
+
+from dcgan_tutorial.callbacks import Callback
+from dcgan_tutorial.config import TrainConfig
+from dcgan_tutorial.data import InMemoryLoader
+from dcgan_tutorial.device import pick_device
+from dcgan_tutorial.state import make_state
+from dcgan_tutorial.train import (
+    TrainingDiverged,
+    d_step,
+    g_step,
+    stop_step,
+    train_gan,
+    train_step,
+)
 
 
 def _loader(n=64, batch_size=8, seed=0):
-    return InMemoryLoader(random_images(n, seed=seed), torch.zeros(n, dtype=torch.long), batch_size, seed=seed)
+    return InMemoryLoader(
+        random_images(n, seed=seed),
+        torch.zeros(n, dtype=torch.long),
+        batch_size,
+        seed=seed,
+    )
 
 
 def _params(module):
@@ -32,7 +44,9 @@ def test_d_step_changes_only_d(tiny_model, tiny_train):
     stats = d_step(state.D, state.opt_d, real, fake.detach())
     assert not any(_changed(g_before, state.G))
     assert all(_changed(d_before, state.D))
-    assert set(stats) == {"d_loss", "d_real", "d_fake"} and 0 < stats["d_real"] < 1
+    assert (
+        set(stats) == {"d_loss", "d_real", "d_fake"} and 0 < stats["d_real"] < 1
+    )
 
 
 def test_g_step_changes_only_g(tiny_model, tiny_train):
@@ -50,21 +64,42 @@ def test_train_gan_stops_at_steps_and_records_history(tiny_model, tiny_train):
     train_gan(state, _loader(), progress=False)
     assert state.step == 4
     assert state.history["step"] == [1, 2, 3, 4]
-    assert all(len(state.history[k]) == 4 for k in ("d_loss", "g_loss", "d_real", "d_fake"))
-    assert [s for s, _ in state.samples] == [0, 2, 4]  # before training, then every sample_every
-    assert state.samples[-1][1].shape == (4, 1, 28, 28) and state.samples[-1][1].dtype == torch.uint8
+    assert all(
+        len(state.history[k]) == 4
+        for k in ("d_loss", "g_loss", "d_real", "d_fake")
+    )
+    assert [s for s, _ in state.samples] == [
+        0,
+        2,
+        4,
+    ]  # before training, then every sample_every
+    assert (
+        state.samples[-1][1].shape == (4, 1, 28, 28)
+        and state.samples[-1][1].dtype == torch.uint8
+    )
 
 
-def test_train_gan_stops_by_epochs_across_epoch_boundaries(tiny_model, tiny_train):
+def test_train_gan_stops_by_epochs_across_epoch_boundaries(
+    tiny_model, tiny_train
+):
     cfg = TrainConfig(**{**tiny_train.__dict__, "steps": None, "epochs": 2.5})
     state = make_state(tiny_model, cfg)
-    train_gan(state, _loader(n=64, batch_size=8), progress=False)  # 8 steps per epoch
+    train_gan(
+        state, _loader(n=64, batch_size=8), progress=False
+    )  # 8 steps per epoch
     assert state.step == 20 and state.epoch == 2
     assert stop_step(cfg, 8) == 20
 
 
 def test_train_gan_stops_by_time_budget(tiny_model, tiny_train):
-    cfg = TrainConfig(**{**tiny_train.__dict__, "steps": None, "epochs": None, "time_budget": 0.5})
+    cfg = TrainConfig(
+        **{
+            **tiny_train.__dict__,
+            "steps": None,
+            "epochs": None,
+            "time_budget": 0.5,
+        }
+    )
     state = make_state(tiny_model, cfg)
     train_gan(state, _loader(), progress=False)
     assert state.step > 0
@@ -89,10 +124,18 @@ def test_callbacks_see_logs_samples_and_end_and_can_stop(tiny_model, tiny_train)
     state = make_state(tiny_model, tiny_train)
     train_gan(state, _loader(), callbacks=[Watcher()], progress=False)
     assert state.step == 2 and state.interrupted
-    assert events == [("sample", 0), ("log", 1), ("log", 2), ("sample", 2), ("end", 2)]
+    assert events == [
+        ("sample", 0),
+        ("log", 1),
+        ("log", 2),
+        ("sample", 2),
+        ("end", 2),
+    ]
 
 
-def test_fixed_z_is_the_same_across_runs_and_independent_of_global_rng(tiny_model, tiny_train):
+def test_fixed_z_is_the_same_across_runs_and_independent_of_global_rng(
+    tiny_model, tiny_train
+):
     a = make_state(tiny_model, tiny_train).fixed_z
     torch.manual_seed(123)
     b = make_state(tiny_model, tiny_train).fixed_z
@@ -132,3 +175,12 @@ def test_pick_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             pick_device("cuda")
+
+
+def test_train_gan_is_short_enough_to_read_in_the_book():
+    """Chapter 6 shows the loop: batches, train_step, record, callbacks, stop (40 lines)."""
+    import inspect
+
+    from dcgan_tutorial import train
+
+    assert len(inspect.getsource(train.train_gan).splitlines()) <= 40

@@ -18,6 +18,7 @@ the image folder: images directly in it, or one subfolder of images per class.
 
 ``READERS`` maps a dataset name to its reader; ``load_images`` and ``make_loader`` use it.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,13 @@ import torch
 
 from ..config import DATASET_CHANNELS, DATASETS, ConfigError
 from . import cifar10, folder, mnist
-from .errors import DATA_ENV, DatasetCorruptError, DatasetError, DatasetNotFoundError, resolve_data_root
+from .errors import (
+    DATA_ENV,
+    DatasetCorruptError,
+    DatasetError,
+    DatasetNotFoundError,
+    resolve_data_root,
+)
 from .loader import InMemoryLoader
 from .pixels import resize_images, scale_images, unscale_images
 
@@ -43,21 +50,36 @@ class Reader:
 
 
 READERS: dict[str, Reader] = {
-    "mnist": Reader(lambda root, train, download, verify, image_size, limit:
-                    mnist.load_mnist("mnist", root, train, download, verify, limit),
-                    lambda root: mnist.CLASS_NAMES["mnist"]),
-    "fashion-mnist": Reader(lambda root, train, download, verify, image_size, limit:
-                            mnist.load_mnist("fashion-mnist", root, train, download, verify, limit),
-                            lambda root: mnist.CLASS_NAMES["fashion-mnist"]),
-    "cifar10": Reader(lambda root, train, download, verify, image_size, limit:
-                      tuple(t[:limit] for t in cifar10.load_cifar10(root, train, download, verify)),
-                      lambda root: cifar10.CLASS_NAMES),
+    "mnist": Reader(
+        lambda root, train, download, verify, image_size, limit: mnist.load_mnist(
+            "mnist", root, train, download, verify, limit
+        ),
+        lambda root: mnist.CLASS_NAMES["mnist"],
+    ),
+    "fashion-mnist": Reader(
+        lambda root, train, download, verify, image_size, limit: mnist.load_mnist(
+            "fashion-mnist", root, train, download, verify, limit
+        ),
+        lambda root: mnist.CLASS_NAMES["fashion-mnist"],
+    ),
+    "cifar10": Reader(
+        lambda root, train, download, verify, image_size, limit: tuple(
+            t[:limit] for t in cifar10.load_cifar10(root, train, download, verify)
+        ),
+        lambda root: cifar10.CLASS_NAMES,
+    ),
     # a folder has no train/test split: train=False gives the same images
-    "folder": Reader(lambda root, train, download, verify, image_size, limit:
-                     folder.load_image_folder(root, image_size or 64, limit),
-                     lambda root: folder.list_image_folder(root)[2]),
+    "folder": Reader(
+        lambda root, train, download, verify, image_size, limit: (
+            folder.load_image_folder(root, image_size or 64, limit)
+        ),
+        lambda root: folder.list_image_folder(root)[2],
+    ),
 }
-CLASS_NAMES = {**mnist.CLASS_NAMES, "cifar10": cifar10.CLASS_NAMES}  # a folder's classes are its subfolders
+CLASS_NAMES = {
+    **mnist.CLASS_NAMES,
+    "cifar10": cifar10.CLASS_NAMES,
+}  # a folder's classes are its subfolders
 
 
 def _reader(name: str) -> Reader:
@@ -76,19 +98,25 @@ def load_images(
     image_size: Optional[int] = None,
     limit: Optional[int] = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All images and labels of a dataset as tensors: images (N, C, H, W) uint8, labels (N,) int64.
+    """All images and labels of a dataset as tensors: images (N, C, H, W) uint8,
+    labels (N,) int64.
 
-    MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder of images
-    (N, 3, S, S) with S = ``image_size`` (default 64; see ``folder.load_image_folder``).
-    ``download=True`` lets torchvision fetch missing files (on Colab or a machine online);
-    when it cannot, a ``DatasetNotFoundError`` says which files are expected where.
-    ``verify=False`` skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
+    MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder
+    of images (N, 3, S, S) with S = ``image_size`` (default 64; see
+    ``folder.load_image_folder``). ``download=True`` lets torchvision fetch
+    missing files (on Colab or a machine online); when it cannot, a
+    ``DatasetNotFoundError`` says which files are expected where. ``verify=False``
+    skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
     """
     reader = _reader(name)
-    return reader.load(resolve_data_root(data_root), train, download, verify, image_size, limit)
+    return reader.load(
+        resolve_data_root(data_root), train, download, verify, image_size, limit
+    )
 
 
-def class_names(name: str, data_root: Optional[str | os.PathLike] = None) -> list[str]:
+def class_names(
+    name: str, data_root: Optional[str | os.PathLike] = None
+) -> list[str]:
     """The names of the labels 0, 1, ...: ``CLASS_NAMES``, or a folder's class subfolders."""
     return _reader(name).class_names(resolve_data_root(data_root))
 
@@ -116,9 +144,29 @@ def make_loader(
     channels = DATASET_CHANNELS.get(name)
     if nc is not None and channels is not None and channels != nc:
         kind = {1: "grey (1 channel)", 3: "colour (3 channels)"}
-        raise ConfigError("nc", nc, f"{name} images are {kind.get(channels, channels)}: use a "
-                                    f"model with nc={channels} (a preset made for this dataset)")
-    images, labels = load_images(name, data_root, train=True, download=download, verify=verify,
-                                 image_size=image_size, limit=limit)
-    images = resize_images(images, image_size)  # a folder's images already have this size
-    return InMemoryLoader(images, labels, batch_size, seed=seed, device=device, rank=rank, world_size=world_size)
+        raise ConfigError(
+            "nc",
+            nc,
+            f"{name} images are {kind.get(channels, channels)}: use a "
+            f"model with nc={channels} (a preset made for this dataset)",
+        )
+    images, labels = load_images(
+        name,
+        data_root,
+        train=True,
+        download=download,
+        verify=verify,
+        image_size=image_size,
+        limit=limit,
+    )
+    # a folder's images already have this size
+    images = resize_images(images, image_size)
+    return InMemoryLoader(
+        images,
+        labels,
+        batch_size,
+        seed=seed,
+        device=device,
+        rank=rank,
+        world_size=world_size,
+    )

@@ -1,4 +1,5 @@
 """Where the data lives, and the errors a reader raises when it is not there or is damaged."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,8 @@ class DatasetCorruptError(DatasetError):
 
 
 def resolve_data_root(data_root: Optional[str | os.PathLike] = None) -> Path:
-    """The data folder: the argument, else ``$DCGAN_TUTORIAL_DATA``, else ``./data``."""
+    """The data folder: the argument, else ``$DCGAN_TUTORIAL_DATA``, else
+    ``./data``."""
     if data_root is not None:
         return Path(data_root).expanduser()
     return Path(os.environ.get(DATA_ENV) or "data").expanduser()

@@ -2,6 +2,7 @@
 
 Each image is decoded, centre-cropped to a square and resized once, when the folder is loaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,17 @@ def _image_files(folder: Path, recursive: bool) -> list[Path]:
     """
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
-        found += [Path(dirpath, f) for f in filenames
-                  if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS]
+        dirnames[:] = (
+            sorted(d for d in dirnames if not d.startswith("."))
+            if recursive
+            else []
+        )
+        found += [
+            Path(dirpath, f)
+            for f in filenames
+            if not f.startswith(".")
+            and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
+        ]
     return sorted(found)
 
 
@@ -40,15 +49,19 @@ def list_image_folder(folder: Path) -> tuple[list[Path], list[int], list[str]]:
     class, labelled by its index among those subfolders sorted by name.
     """
     folder = Path(folder)
-    fix = (f"Point --data-root DIR (or the environment variable {DATA_ENV}=DIR) at the folder that holds "
-           f"the images, e.g. CelebA's extracted img_align_celeba folder.")
+    fix = (
+        f"Point --data-root DIR (or the environment variable {DATA_ENV}=DIR) at the folder that holds "
+        f"the images, e.g. CelebA's extracted img_align_celeba folder."
+    )
     if not folder.is_dir():
         raise DatasetNotFoundError(f"image folder {folder} does not exist. {fix}")
     files = _image_files(folder, recursive=False)
     if files:
         return files, [0] * len(files), [folder.name]
     labels, classes = [], []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for sub in sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
         found = _image_files(sub, recursive=True)
         if found:  # a subfolder without images is not a class
             files, labels = files + found, labels + [len(classes)] * len(found)
@@ -56,7 +69,8 @@ def list_image_folder(folder: Path) -> tuple[list[Path], list[int], list[str]]:
     if not files:
         raise DatasetNotFoundError(
             f"no images found in image folder {folder}: looked for {', '.join(IMAGE_EXTENSIONS)} files (any case) "
-            f"directly in it or in its subfolders (one per class). {fix}")
+            f"directly in it or in its subfolders (one per class). {fix}"
+        )
     return files, labels, classes
 
 
@@ -64,19 +78,31 @@ def _read_square(path: Path, size: int) -> Optional[np.ndarray]:
     """One image file as uint8 (size, size, 3): RGB, centre square, resized; None if unreadable."""
     try:
         with Image.open(path) as img:
-            img.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4, 1/8 scale when still >= size (faster)
-            img = img.convert("RGB")  # grey, palette and RGBA images become 3 channels
-    except Exception:  # PIL raises OSError, SyntaxError, ValueError... on damaged files
+            # JPEG: decode at 1/2, 1/4, 1/8 scale when still >= size (faster)
+            img.draft("RGB", (size, size))
+            # grey, palette and RGBA images become 3 channels
+            img = img.convert("RGB")
+    except (
+        Exception
+    ):  # PIL raises OSError, SyntaxError, ValueError... on damaged files
         return None
     w, h = img.size
-    side = min(w, h)  # the largest centred square: faces and objects sit in the middle
+    # the largest centred square: faces and objects sit in the middle
+    side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
     # bilinear, antialiased when shrinking (PIL widens the filter), like resize_images
-    return np.array(img.resize((size, size), Image.Resampling.BILINEAR, box=(left, top, left + side, top + side)))
+    return np.array(
+        img.resize(
+            (size, size),
+            Image.Resampling.BILINEAR,
+            box=(left, top, left + side, top + side),
+        )
+    )
 
 
-def load_image_folder(folder: Path, image_size: int = 64,
-                      limit: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_image_folder(
+    folder: Path, image_size: int = 64, limit: Optional[int] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A folder of images (see ``list_image_folder``): images (N, 3, S, S) uint8, labels (N,) int64.
 
     Each image is centre-cropped to a square and resized to S = ``image_size``. ``limit`` keeps
@@ -85,18 +111,24 @@ def load_image_folder(folder: Path, image_size: int = 64,
     """
     files, labels, _ = list_image_folder(folder)
     files, labels = files[:limit], labels[:limit]
-    images = torch.empty((len(files), 3, image_size, image_size), dtype=torch.uint8)
+    images = torch.empty(
+        (len(files), 3, image_size, image_size), dtype=torch.uint8
+    )
     bad = []
     # PIL releases the GIL while decoding, so threads decode large folders several times faster
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        for i, array in enumerate(pool.map(lambda p: _read_square(p, image_size), files)):
+        for i, array in enumerate(
+            pool.map(lambda p: _read_square(p, image_size), files)
+        ):
             if array is None:
                 bad.append(str(files[i].relative_to(folder)))
             else:
-                images[i] = torch.from_numpy(array).permute(2, 0, 1)  # (S, S, 3) -> (3, S, S)
+                # (S, S, 3) -> (3, S, S)
+                images[i] = torch.from_numpy(array).permute(2, 0, 1)
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise DatasetCorruptError(
             f"{len(bad)} of the {len(files)} image files in {folder} could not be read (damaged or not images): "
-            f"{', '.join(bad[:5])}{more}. Delete or replace {'it' if len(bad) == 1 else 'them'}.")
+            f"{', '.join(bad[:5])}{more}. Delete or replace {'it' if len(bad) == 1 else 'them'}."
+        )
     return images, torch.tensor(labels, dtype=torch.int64)

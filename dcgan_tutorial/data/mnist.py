@@ -3,6 +3,7 @@
 Files: ``ROOT/MNIST/raw/*.gz`` and ``ROOT/FashionMNIST/raw/*.gz``; torchvision downloads them
 when they are missing and a network is there. Their MD5 checksums are checked first.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,12 +24,26 @@ _IDX_FILES = (
 )
 DATASET_SOURCES = {
     "mnist": (torchvision.datasets.MNIST, "MNIST", _IDX_FILES),
-    "fashion-mnist": (torchvision.datasets.FashionMNIST, "FashionMNIST", _IDX_FILES),
+    "fashion-mnist": (
+        torchvision.datasets.FashionMNIST,
+        "FashionMNIST",
+        _IDX_FILES,
+    ),
 }
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    "fashion-mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
 }
 
 
@@ -46,14 +61,21 @@ def _raw_files_present(name: str, root: Path) -> bool:
     """Every file is there, compressed or already extracted by torchvision."""
     _, folder, files = DATASET_SOURCES[name]
     raw = root / folder / "raw"
-    return all((raw / f).is_file() or (raw / f.removesuffix(".gz")).is_file() for f in files)
+    return all(
+        (raw / f).is_file() or (raw / f.removesuffix(".gz")).is_file()
+        for f in files
+    )
 
 
 def check_dataset_files(name: str, root: Path) -> None:
     """Compare the downloaded ``.gz`` files that are present with torchvision's MD5 checksums."""
     cls, folder, _ = DATASET_SOURCES[name]
     raw = root / folder / "raw"
-    bad = [f for f, md5 in cls.resources if (raw / f).is_file() and not check_integrity(str(raw / f), md5)]
+    bad = [
+        f
+        for f, md5 in cls.resources
+        if (raw / f).is_file() and not check_integrity(str(raw / f), md5)
+    ]
     if bad:
         raise DatasetCorruptError(
             f"{', '.join(bad)} in {raw} failed the checksum check (a truncated or corrupt download). Delete "
@@ -62,8 +84,14 @@ def check_dataset_files(name: str, root: Path) -> None:
         )
 
 
-def load_mnist(name: str, root: Path, train: bool = True, download: bool = True, verify: bool = True,
-               limit: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(
+    name: str,
+    root: Path,
+    train: bool = True,
+    download: bool = True,
+    verify: bool = True,
+    limit: Optional[int] = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST or Fashion-MNIST (``name``): images (N, 1, 28, 28) uint8, labels (N,) int64."""
     cls, folder, _ = DATASET_SOURCES[name]
     if verify:
@@ -80,5 +108,6 @@ def load_mnist(name: str, root: Path, train: bool = True, download: bool = True,
             ) from err
         cause = "downloading is switched off" if not download else first
         raise DatasetNotFoundError(_missing_message(name, root, cause)) from err
-    images = dataset.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
+    # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
+    images = dataset.data.unsqueeze(1)
     return images[:limit].contiguous(), dataset.targets[:limit].long()

@@ -11,6 +11,7 @@
 
 Every run starts through ``run.py``, as on the command line.
 """
+
 from ..latent import orthonormal_directions, slerp
 from .explorer import LatentExplorer
 from .live import LivePlots, ShowsWidget, enable_colab

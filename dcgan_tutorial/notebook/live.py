@@ -6,6 +6,7 @@ does: the book's web page, GitHub. ``LivePlots`` is an ordinary ``Callback`` tha
 progress bar, the curves and the fixed-noise grid as ``train_gan`` runs. Works with
 ipywidgets 7 (which Colab ships) and 8.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,12 +22,14 @@ import torch
 from PIL import Image
 
 from ..callbacks import Callback
-from ..train import GANState
+from ..state import GANState
 from .runs import curves_png, grid_png
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-LIVE_SENTENCE = ("Its controls work when the notebook runs: open this chapter in Colab (the rocket button at the "
-                 "top of the page) or in Jupyter.")
+LIVE_SENTENCE = (
+    "Its controls work when the notebook runs: open this chapter in Colab (the rocket button at the "
+    "top of the page) or in Jupyter."
+)
 
 
 def enable_colab() -> bool:
@@ -43,19 +46,34 @@ def enable_colab() -> bool:
     return True
 
 
-def stack_pngs(rows: list[list[bytes]], height: Optional[int] = None, gap: int = 8) -> bytes:
+def stack_pngs(
+    rows: list[list[bytes]], height: Optional[int] = None, gap: int = 8
+) -> bytes:
     """PNG pictures placed in rows (each row scaled to ``height``, or to its first picture's) as one PNG."""
     placed = []
     for row in rows:
-        images = [Image.open(io.BytesIO(png)).convert("RGB") for png in row if png]
+        images = [
+            Image.open(io.BytesIO(png)).convert("RGB") for png in row if png
+        ]
         if not images:
             continue
         h = height or images[0].height
-        placed.append([im.resize((max(1, round(im.width * h / im.height)), h), resample=Image.NEAREST)
-                       if im.height != h else im for im in images])
+        placed.append(
+            [
+                im.resize(
+                    (max(1, round(im.width * h / im.height)), h),
+                    resample=Image.NEAREST,
+                )
+                if im.height != h
+                else im
+                for im in images
+            ]
+        )
     if not placed:
         return b""
-    width = max(sum(im.width for im in row) + gap * (len(row) - 1) for row in placed)
+    width = max(
+        sum(im.width for im in row) + gap * (len(row) - 1) for row in placed
+    )
     total = sum(row[0].height for row in placed) + gap * (len(placed) - 1)
     canvas, y = Image.new("RGB", (width, total), "white"), 0
     for row in placed:
@@ -65,7 +83,8 @@ def stack_pngs(rows: list[list[bytes]], height: Optional[int] = None, gap: int =
             x += im.width + gap
         y += row[0].height + gap
     buffer = io.BytesIO()
-    canvas.quantize(colors=256).save(buffer, format="png", optimize=True)  # a palette: a third of the bytes
+    # a palette: a third of the bytes
+    canvas.quantize(colors=256).save(buffer, format="png", optimize=True)
     return buffer.getvalue()
 
 
@@ -98,14 +117,22 @@ class ShowsWidget:
         if not png:
             return f'<p class="dcgan-widget-picture"><i>{caption}</i></p>'
         data = base64.b64encode(png).decode("ascii")
-        return (f'<figure class="dcgan-widget-picture"><img src="data:image/png;base64,{data}" '
-                f'alt="{html.escape(self._caption(), quote=True)}" style="max-width:100%">'
-                f"<figcaption>{caption}</figcaption></figure>")
+        return (
+            f'<figure class="dcgan-widget-picture"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(self._caption(), quote=True)}" style="max-width:100%">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         bundle = {"text/plain": self._text(), "text/html": self._figure_html()}
-        if getattr(self.widget, "_view_name", None) is not None:  # ipywidgets 7 and 8 write the same view
-            bundle[WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
+        if (
+            getattr(self.widget, "_view_name", None) is not None
+        ):  # ipywidgets 7 and 8 write the same view
+            bundle[WIDGET_VIEW] = {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": self.widget.model_id,
+            }
         return bundle
 
     def _ipython_display_(self):
@@ -120,23 +147,33 @@ class ShowsWidget:
         if hasattr(self, "_display_id"):
             from IPython.display import update_display
 
-            update_display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+            update_display(
+                self._repr_mimebundle_(), raw=True, display_id=self._display_id
+            )
 
 
 class LivePlots(Callback):
-    """Watch ``train_gan`` in widgets: a progress bar, the curves and the fixed-noise grid.
+    """Watch ``train_gan`` in widgets: a progress bar, the curves and the
+    fixed-noise grid.
 
-    The loop calls ``on_log`` every ``log_every`` steps and ``on_sample`` with every new grid.
-    The curves are redrawn at most once every ``redraw_every`` seconds (a redraw costs
-    about as much as a few training steps), and always at the end.
+    The loop calls ``on_log`` every ``log_every`` steps and ``on_sample`` with
+    every new grid. The curves are redrawn at most once every ``redraw_every``
+    seconds (a redraw costs about as much as a few training steps), and always at
+    the end.
     """
 
     def __init__(self, redraw_every: float = 1.0):
         self.redraw_every = redraw_every
-        self.progress = widgets.IntProgress(min=0, max=1000, value=0, description="progress")
+        self.progress = widgets.IntProgress(
+            min=0, max=1000, value=0, description="progress"
+        )
         self.status = widgets.Label("not started")
-        self.curves = widgets.Image(format="png", layout=widgets.Layout(width="800px"))
-        self.samples = widgets.Image(format="png", layout=widgets.Layout(width="260px"))
+        self.curves = widgets.Image(
+            format="png", layout=widgets.Layout(width="800px")
+        )
+        self.samples = widgets.Image(
+            format="png", layout=widgets.Layout(width="260px")
+        )
         self.redraws = 0  # curve redraws so far (all runs)
         self.started = self.last_redraw = 0.0
 
@@ -148,12 +185,19 @@ class LivePlots(Callback):
 
     def on_log(self, state: GANState, records: dict) -> None:
         cfg, elapsed = state.train_cfg, time.perf_counter() - self.started
-        done = [state.step / cfg.steps if cfg.steps else 0.0, elapsed / cfg.time_budget if cfg.time_budget else 0.0]
+        done = [
+            state.step / cfg.steps if cfg.steps else 0.0,
+            elapsed / cfg.time_budget if cfg.time_budget else 0.0,
+        ]
         self.progress.value = min(1000, int(1000 * max(done)))
         h = state.history
-        self.status.value = (f"step {state.step}" + (f" / {cfg.steps}" if cfg.steps else "") + f", {elapsed:.0f} s: "
-                             f"D loss {h['d_loss'][-1]:.3f}, G loss {h['g_loss'][-1]:.3f}, "
-                             f"D(x) {h['d_real'][-1]:.2f}, D(G(z)) {h['d_fake'][-1]:.2f}")
+        self.status.value = (
+            f"step {state.step}"
+            + (f" / {cfg.steps}" if cfg.steps else "")
+            + f", {elapsed:.0f} s: "
+            f"D loss {h['d_loss'][-1]:.3f}, G loss {h['g_loss'][-1]:.3f}, "
+            f"D(x) {h['d_real'][-1]:.2f}, D(G(z)) {h['d_fake'][-1]:.2f}"
+        )
         if time.perf_counter() - self.last_redraw >= self.redraw_every:
             self.redraw(state)
 
@@ -161,7 +205,10 @@ class LivePlots(Callback):
         self.samples.value = grid_png(images)
 
     def on_train_end(self, state: GANState) -> None:
-        self.progress.value, self.progress.bar_style = 1000, "warning" if state.interrupted else "success"
+        self.progress.value, self.progress.bar_style = (
+            1000,
+            "warning" if state.interrupted else "success",
+        )
         self.redraw(state)
 
     def redraw(self, state: GANState) -> None:

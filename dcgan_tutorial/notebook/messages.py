@@ -13,6 +13,7 @@ Outside a kernel (a script, the tests) it does nothing. It knows two kernel desi
 ipykernel 7 reads it in a thread of its own and passes each message to the main thread
 through an in-process socket.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +45,9 @@ def _finish(awaitable) -> None:
     except StopIteration:
         return
     awaitable.close()
-    log.warning("a widget message handler waited for something; it was not finished")
+    log.warning(
+        "a widget message handler waited for something; it was not finished"
+    )
 
 
 class WidgetMessages(Callback):
@@ -64,15 +67,23 @@ class WidgetMessages(Callback):
 
     def __enter__(self) -> "WidgetMessages":
         k = self.kernel
-        if k is not None and not self._threaded_shell() and hasattr(k, "do_one_iteration"):
+        if (
+            k is not None
+            and not self._threaded_shell()
+            and hasattr(k, "do_one_iteration")
+        ):
             handlers = k.shell_handlers
             original = handlers["execute_request"]
 
-            def later(stream, ident, parent):  # a cell run during training: keep it for afterwards
+            def later(
+                stream, ident, parent
+            ):  # a cell run during training: keep it for afterwards
                 self.deferred.append((stream, ident, parent))
 
             handlers["execute_request"] = later
-            self._restore = lambda: handlers.__setitem__("execute_request", original)
+            self._restore = lambda: handlers.__setitem__(
+                "execute_request", original
+            )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -86,13 +97,17 @@ class WidgetMessages(Callback):
     async def _replay(self, deferred: list) -> None:
         k = self.kernel
         for item in deferred:
-            if self._threaded_shell():  # ipykernel 7: the raw message, back through the main shell
+            if (
+                self._threaded_shell()
+            ):  # ipykernel 7: the raw message, back through the main shell
                 await k.shell_main(None, item)
             else:  # ipykernel 5/6: the execute request that was intercepted
                 stream, ident, parent = item
                 k.set_parent(ident, parent)
                 result = k.execute_request(stream, ident, parent)
-                if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                if asyncio.iscoroutine(result) or isinstance(
+                    result, asyncio.Future
+                ):
                     await result
                 try:
                     k._publish_status("idle", "shell")  # ipykernel 6
@@ -114,37 +129,53 @@ class WidgetMessages(Callback):
             return 0
         parent = self._parent()
         try:
-            n = self._poll_threaded() if self._threaded_shell() else self._poll_main()
+            n = (
+                self._poll_threaded()
+                if self._threaded_shell()
+                else self._poll_main()
+            )
         finally:
-            self._set_parent(parent)  # output goes on to the cell (or callback) that is training
+            # output goes on to the cell (or callback) that is training
+            self._set_parent(parent)
         self.handled += n
         return n
 
     def _threaded_shell(self) -> bool:
-        return bool(getattr(self.kernel, "_supports_kernel_subshells", False)) and \
-            getattr(self.kernel, "shell_channel_thread", None) is not None
+        return (
+            bool(getattr(self.kernel, "_supports_kernel_subshells", False))
+            and getattr(self.kernel, "shell_channel_thread", None) is not None
+        )
 
     def _parent(self):
         """The request the kernel is answering now (its output goes there): (ident, parent header)."""
         k = self.kernel
         if hasattr(k, "_get_shell_context_var"):  # ipykernel 7
-            return k._get_shell_context_var(k._shell_parent_ident), k.get_parent("shell")
+            return k._get_shell_context_var(k._shell_parent_ident), k.get_parent(
+                "shell"
+            )
         ident = getattr(k, "_parent_ident", None)
-        ident = ident.get("shell") if isinstance(ident, dict) else ident  # ipykernel 6 keeps one per channel
-        parent = k.get_parent("shell") if hasattr(k, "get_parent") else getattr(k, "_parent_header", None)
+        # ipykernel 6 keeps one per channel
+        ident = ident.get("shell") if isinstance(ident, dict) else ident
+        parent = (
+            k.get_parent("shell")
+            if hasattr(k, "get_parent")
+            else getattr(k, "_parent_header", None)
+        )
         return ident, parent
 
     def _set_parent(self, saved) -> None:
         ident, parent = saved
         if parent is not None:
-            self.kernel.set_parent(ident, parent)  # the shell channel (ipykernel 5 knows no other)
+            # the shell channel (ipykernel 5 knows no other)
+            self.kernel.set_parent(ident, parent)
 
     def _poll_main(self) -> int:
         """ipykernel 5/6: ``do_one_iteration`` handles one message (execute requests are intercepted)."""
         k, n = self.kernel, 0
         queue = getattr(k, "msg_queue", None)
         for _ in range(self.max_messages):
-            _finish(k.do_one_iteration())  # reads the shell socket, handles at most one message
+            # reads the shell socket, handles at most one message
+            _finish(k.do_one_iteration())
             n += 1
             if queue is None or queue.qsize() == 0:
                 break
@@ -155,7 +186,11 @@ class WidgetMessages(Callback):
         import zmq
 
         k, n = self.kernel, 0
-        socket = k.shell_channel_thread.manager.get_shell_channel_to_subshell_pair(None).to_socket
+        socket = (
+            k.shell_channel_thread.manager.get_shell_channel_to_subshell_pair(
+                None
+            ).to_socket
+        )
         for _ in range(self.max_messages):
             try:
                 frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -163,11 +198,17 @@ class WidgetMessages(Callback):
                 break
             try:
                 _, rest = k.session.feed_identities(frames, copy=False)
-                msg_type = k.session.deserialize(rest, content=False, copy=False)["header"]["msg_type"]
-            except Exception:  # not a message we can read: let the kernel deal with it later
+                msg_type = k.session.deserialize(rest, content=False, copy=False)[
+                    "header"
+                ]["msg_type"]
+            except (
+                Exception
+            ):  # not a message we can read: let the kernel deal with it later
                 msg_type = None
             if msg_type in COMM_TYPES:
-                _finish(k.dispatch_shell(frames, subshell_id=None, concurrent=True))
+                _finish(
+                    k.dispatch_shell(frames, subshell_id=None, concurrent=True)
+                )
                 n += 1
             else:
                 self.deferred.append(frames)

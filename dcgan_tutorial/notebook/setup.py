@@ -16,6 +16,7 @@ GPU it says how to switch the runtime to one. Two environment variables steer th
 Results that a chapter shows but cannot compute in its own time (a long run measured by a
 script) ship with the package: ``stored_result(name)`` reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,15 @@ from ..config import ConfigError
 from ..device import pick_device
 
 QUICK_ENV, RECIPE_ENV = "DCGAN_TUTORIAL_QUICK", "DCGAN_TUTORIAL_RECIPE"
-RECIPES = {"gpu": "paper64", "cpu": "mnist28"}  # recipe -> the preset of the book's main run
-COLAB_GPU_HINT = ("No GPU in this Colab runtime: the chapters run on the CPU, slowly. "
-                  "For a GPU: Runtime > Change runtime type > a GPU (T4 is free), Save, then run the "
-                  "notebook again from the top.")
+RECIPES = {
+    "gpu": "paper64",
+    "cpu": "mnist28",
+}  # recipe -> the preset of the book's main run
+COLAB_GPU_HINT = (
+    "No GPU in this Colab runtime: the chapters run on the CPU, slowly. "
+    "For a GPU: Runtime > Change runtime type > a GPU (T4 is free), Save, then run the "
+    "notebook again from the top."
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,9 @@ class Chapter:
     """What a chapter needs from its first cell."""
 
     device: torch.device
-    quick: bool  # DCGAN_TUTORIAL_QUICK=1: a few steps on a small subset (the tests)
+    quick: (
+        bool  # DCGAN_TUTORIAL_QUICK=1: a few steps on a small subset (the tests)
+    )
     recipe: str  # "gpu" or "cpu": which branch the chapters take
     colab: bool  # running in Google Colab
 
@@ -59,7 +67,12 @@ class Chapter:
         recipe 7,085 steps (about 3 minutes on 2 CPU cores).
         """
         if self.quick:
-            return {"steps": 30, "epochs": None, "time_budget": None, "sample_every": 10}, 2048
+            return {
+                "steps": 30,
+                "epochs": None,
+                "time_budget": None,
+                "sample_every": 10,
+            }, 2048
         if self.recipe == "gpu":
             return {"steps": None, "epochs": 5, "time_budget": None}, None
         return {"steps": 7085, "epochs": None, "time_budget": None}, None
@@ -82,12 +95,21 @@ def chapter_recipe(device: torch.device, environ=os.environ) -> str:
     if not value:
         return "gpu" if device.type == "cuda" else "cpu"
     if value not in RECIPES:
-        raise ConfigError(RECIPE_ENV, value, "set it to gpu or cpu, or unset it to let the device decide")
+        raise ConfigError(
+            RECIPE_ENV,
+            value,
+            "set it to gpu or cpu, or unset it to let the device decide",
+        )
     return value
 
 
-def start_chapter(seed: int = 0, device: str = "auto", colab: Optional[bool] = None,
-                  environ=os.environ, say=print) -> Chapter:
+def start_chapter(
+    seed: int = 0,
+    device: str = "auto",
+    colab: Optional[bool] = None,
+    environ=os.environ,
+    say=print,
+) -> Chapter:
     """Seed torch with ``seed``, pick the device, read quick mode and the recipe, and say what was found.
 
     ``colab`` (default: detected) and ``environ`` exist for the tests; ``say`` prints each line.
@@ -97,13 +119,29 @@ def start_chapter(seed: int = 0, device: str = "auto", colab: Optional[bool] = N
     torch.manual_seed(seed)
     chosen = pick_device(device)
     colab = in_colab() if colab is None else colab
-    chapter = Chapter(device=chosen, quick=environ.get(QUICK_ENV) == "1", recipe=chapter_recipe(chosen, environ),
-                      colab=colab)
-    where = f" ({torch.cuda.get_device_name(chosen)})" if chosen.type == "cuda" else ""
-    say(f"dcgan_tutorial {__version__}, torch {torch.__version__}, device {chosen}{where}, seed {seed}")
-    forced = f" ({RECIPE_ENV}={environ[RECIPE_ENV].strip()})" if environ.get(RECIPE_ENV, "").strip() else ""
-    say(f"recipe: {chapter.recipe}{forced}, main preset {chapter.preset}"
-        + ("; quick mode: a few steps on a small subset" if chapter.quick else ""))
+    chapter = Chapter(
+        device=chosen,
+        quick=environ.get(QUICK_ENV) == "1",
+        recipe=chapter_recipe(chosen, environ),
+        colab=colab,
+    )
+    where = (
+        f" ({torch.cuda.get_device_name(chosen)})"
+        if chosen.type == "cuda"
+        else ""
+    )
+    say(
+        f"dcgan_tutorial {__version__}, torch {torch.__version__}, device {chosen}{where}, seed {seed}"
+    )
+    forced = (
+        f" ({RECIPE_ENV}={environ[RECIPE_ENV].strip()})"
+        if environ.get(RECIPE_ENV, "").strip()
+        else ""
+    )
+    say(
+        f"recipe: {chapter.recipe}{forced}, main preset {chapter.preset}"
+        + ("; quick mode: a few steps on a small subset" if chapter.quick else "")
+    )
     if colab and chosen.type == "cpu":
         say(COLAB_GPU_HINT)
     return chapter
@@ -118,6 +156,10 @@ def stored_result(name: str) -> dict:
     folder = resources.files("dcgan_tutorial") / "assets" / "results"
     path = folder / f"{name}.json"
     if not path.is_file():
-        known = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
-        raise FileNotFoundError(f"no stored result {name!r} in the package: choose one of {', '.join(known)}")
+        known = sorted(
+            p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json")
+        )
+        raise FileNotFoundError(
+            f"no stored result {name!r} in the package: choose one of {', '.join(known)}"
+        )
     return json.loads(path.read_text())

@@ -8,6 +8,7 @@ can change with its input, which keeps D's gradients to G tame. PyTorch's
 as ``weight.original`` in the state dict. D's BatchNorm layers stay: they rescale activations
 again, so the bound is on the layers, not on the whole of D.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -15,7 +16,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 def apply_spectral_norm(D: nn.Module) -> nn.Module:
-    """Spectral-normalise every Conv2d and Linear layer of D in place; returns D."""
+    """Spectral-normalise D's Conv2d and Linear layers in place; returns D."""
     layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     for layer in layers:
         spectral_norm(layer)
