@@ -2,7 +2,7 @@
 
 The objective is the classifier FID a recipe reaches in the CPU time the README's command gets:
 180 seconds of training on this machine's 2 cores. Recipes differ in speed, so each trial first
-times its recipe's step with 2 threads, interleaved with ``mnist28``'s step in the same process
+times its recipe's step, interleaved with ``mnist28``'s step in the same process
 (``tricks.steps_per_second``), and trains for
 
     steps = 180 s x REF x (its steps/s / mnist28's steps/s)
@@ -10,7 +10,9 @@ times its recipe's step with 2 threads, interleaved with ``mnist28``'s step in t
 where REF is ``mnist28``'s steps/s on the idle machine (``--ref-steps-per-s``, default 54.6:
 ``benchmarks/results/cpu_batch_size_speed.json``, bf16, 2 threads, AMD EPYC). The ratio, not the
 absolute speed, is measured per trial, so a loaded machine changes neither the steps nor the
-result. The trial then trains with ``python -m dcgan_tutorial train`` on ONE thread (the step
+result. The timing uses one thread by default (``--speed-threads``): two OpenMP threads on a
+machine busy with other work wait on each other at every operation, and their timings say
+nothing; on an idle machine ``--speed-threads 2`` times the README's setting itself. The trial then trains with ``python -m dcgan_tutorial train`` on ONE thread (the step
 count fixes the work, so the thread count does not change the result), with ``--fid-every``
 measuring FID on 2,000 samples against 10,000 training images four times; each measurement is
 reported to Optuna, whose median pruner stops a trial that is worse than the median of earlier
@@ -104,9 +106,10 @@ def budget_steps(
     data_root,
     ref_steps_per_s: float,
     budget_s: float = BUDGET_S,
+    threads: int = 1,
 ) -> tuple[int, float]:
     """Steps this recipe makes in 180 s on the idle machine, from its speed ratio to mnist28's."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     speeds = steps_per_second(
         {"mnist28": ({}, {}), "trial": (model, train)},
         data_root,
@@ -236,6 +239,13 @@ def search(args) -> None:
         ),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
     )
+    for t in study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
+    ):
+        study.tell(
+            t.number, state=optuna.trial.TrialState.FAIL
+        )  # its process was stopped: it runs again
+        study.enqueue_trial(t.params)
     if not study.trials:  # the default recipe is the first trial: the search starts from what we have
         study.enqueue_trial(
             {
@@ -257,7 +267,16 @@ def search(args) -> None:
     def objective(trial: optuna.Trial) -> float:
         model, train = suggest(trial)
         steps, ratio = budget_steps(
-            model, train, args.data_root, args.ref_steps_per_s, args.budget
+            model,
+            train,
+            args.data_root,
+            args.ref_steps_per_s,
+            args.budget,
+            args.speed_threads,
+        )
+        print(
+            f"trial {trial.number}: {steps} steps (speed {ratio:.2f}x mnist28's): {trial.params}",
+            flush=True,
         )
         trial.set_user_attr("steps", steps)
         trial.set_user_attr("speed_ratio_to_mnist28", round(ratio, 3))
@@ -276,10 +295,15 @@ def search(args) -> None:
             report,
         )
         trial.set_user_attr("train_seconds_1_thread", round(seconds, 1))
+        print(
+            f"trial {trial.number}: FID {trial.user_attrs['last_fid']:.1f}",
+            flush=True,
+        )
         return trial.user_attrs["last_fid"]
 
+    counted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = args.trials - len(
-        [t for t in study.trials if t.state.is_finished()]
+        study.get_trials(deepcopy=False, states=counted)
     )
     if remaining > 0:
         study.optimize(objective, n_trials=remaining, catch=(RuntimeError,))
@@ -359,7 +383,12 @@ def confirm(args) -> None:
         model = {k: params[k] for k in ("ngf", "ndf", "nz")}
         train = {k: v for k, v in params.items() if k not in model}
         steps, ratio = budget_steps(
-            model, train, args.data_root, args.ref_steps_per_s, args.budget
+            model,
+            train,
+            args.data_root,
+            args.ref_steps_per_s,
+            args.budget,
+            args.speed_threads,
         )
         for seed in args.seeds:
             if (name, seed) in have:
@@ -420,6 +449,9 @@ def main() -> None:
     parser.add_argument("--finalists", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ref-steps-per-s", type=float, default=REF_STEPS_PER_S)
+    parser.add_argument(
+        "--speed-threads", type=int, default=1, help="threads for the speed ratio"
+    )
     parser.add_argument(
         "--budget",
         type=float,
