@@ -12,11 +12,12 @@ where REF is ``mnist28``'s steps/s on the idle machine (``--ref-steps-per-s``, d
 absolute speed, is measured per trial, so a loaded machine changes neither the steps nor the
 result. The timing uses one thread by default (``--speed-threads``): two OpenMP threads on a
 machine busy with other work wait on each other at every operation, and their timings say
-nothing; on an idle machine ``--speed-threads 2`` times the README's setting itself. The trial then trains with ``python -m dcgan_tutorial train`` on ONE thread (the step
-count fixes the work, so the thread count does not change the result), with ``--fid-every``
-measuring FID on 2,000 samples against 10,000 training images four times; each measurement is
-reported to Optuna, whose median pruner stops a trial that is worse than the median of earlier
-trials at the same point. The study lives in ``benchmarks/results/recipe_search.db`` (SQLite),
+nothing; on an idle machine ``--speed-threads 2`` times the README's setting itself. The trial
+then trains with ``python -m dcgan_tutorial train`` on ONE thread (the step count fixes the
+work, so the thread count does not change the result), with ``--fid-every`` measuring FID on
+2,000 samples against 10,000 training images four times; each measurement is reported to
+Optuna, whose median pruner stops a trial that is worse than the median of earlier trials at
+the same point. The study lives in ``benchmarks/results/recipe_search.db`` (SQLite),
 so a search stopped at any point continues where it was with the same command.
 
     python benchmarks/recipe_search.py search --data-root DIR --trials 40
