@@ -11,7 +11,7 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from book_browser import build_book, serve, start_browser
+from book_browser import build_book, open_page, serve, start_browser
 from dcgan_tutorial.viz import show_code
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,13 +168,13 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def test_book_builds_and_every_chapter_renders_in_a_browser(served_book, browser, tmp_path):
+def test_book_builds_and_every_chapter_renders_in_a_browser(built_book, served_book, browser, tmp_path):
     titles = {}
     for name in ["intro", *NOTEBOOKS, *AFTER_CHAPTERS]:
         is_notebook = (REPO / "book" / f"{name}.ipynb").is_file()
         nb_title = _source(_notebook(name)["cells"][0]).splitlines()[0][2:].strip() if is_notebook else None
         url = urljoin(served_book, f"book/{name}.html")
-        browser.get(url)
+        open_page(browser, url, built_book)
         browser.execute_script("window.scrollTo(0, document.body.scrollHeight);")
         h1 = browser.execute_script("var h = document.querySelector('main h1, article h1'); "
                                     "return h ? h.textContent : null;")
@@ -247,7 +247,7 @@ def test_the_page_shows_each_widget_as_a_picture_of_its_run_and_says_how_to_use_
             expected = len(_widget_outputs(name))
             if not expected:
                 continue
-            browser.get(urljoin(url, f"book/{name}.html"))
+            open_page(browser, urljoin(url, f"book/{name}.html"), built_book)
             figures = browser.execute_script(
                 "return Array.from(document.querySelectorAll('.dcgan-widget-picture')).map(f => {"
                 "const i = f.querySelector('img'); return [i !== null && i.complete, i ? i.naturalWidth : 0, "

@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from book_browser import REPO, build_book, serve, start_browser, toc_pages
+from book_browser import REPO, build_book, open_page, serve, start_browser, toc_pages
 
 PAGES = toc_pages()
 WIDGET_MANAGER = "/_static/jupyter-widgets/embed.js"
@@ -47,13 +47,13 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def _open(browser, url: str, width: int = 1280, height: int = 900) -> list[dict]:
-    """Load ``url`` at ``width`` x ``height``, wait until its formulas and widgets are drawn; the
+def _open(browser, site, page: str, width: int = 1280, height: int = 900) -> list[dict]:
+    """Load ``page`` at ``width`` x ``height``, wait until its formulas and widgets are drawn; the
     console's messages while it loaded."""
     browser.set_window_size(width, height)
     browser.get_log("browser")  # drop what earlier pages logged
-    browser.get(url)
-    assert urlparse(browser.current_url).path == urlparse(url).path, f"{url}: the browser shows {browser.current_url}"
+    url = urljoin(site[1], f"{page}.html")
+    open_page(browser, url, site[0])
     state = browser.execute_async_script("""
         const done = arguments[arguments.length - 1];
         const mathjax = document.querySelector('script[src*="/mathjax/"]');
@@ -83,7 +83,7 @@ def _requests(browser) -> list[dict]:
 @pytest.mark.parametrize("page", PAGES)
 def test_page_is_whole_offline(browser, site, page):
     html, url = site
-    logs = _open(browser, urljoin(url, f"{page}.html"))
+    logs = _open(browser, site, page)
     requests = _requests(browser)
     elsewhere = [r["url"] for r in requests if urlparse(r["url"]).hostname != "127.0.0.1"]
     assert elsewhere == [], f"{page} asks another host for: {elsewhere}"
@@ -116,7 +116,7 @@ def test_page_is_whole_offline(browser, site, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_fits_a_1280_px_window_and_a_phone(browser, site, page):
-    _open(browser, urljoin(site[1], f"{page}.html"), 1280, 900)
+    _open(browser, site, page, 1280, 900)
     too_wide = browser.execute_script("""
         document.querySelectorAll('details').forEach(d => d.open = true);  // dropdowns, hidden code
         const found = [];
