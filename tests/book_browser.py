@@ -6,8 +6,10 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -131,3 +133,49 @@ def start_browser(profile: Path, offline: bool = False):
     )
     driver.set_page_load_timeout(60)
     return driver
+
+
+def open_page(
+    driver, url: str, folder: Path | None = None, timeout: float = 60.0
+) -> None:
+    """Show ``url`` in ``driver`` and return once the browser holds the whole page, parsed.
+
+    ``driver.get`` alone does not promise that. It returns when the browser stops loading the
+    document, and when the document's response ends early (a connection dropped on a busy
+    machine) that is at once, with no error, while the page stays half parsed for good
+    (``document.readyState`` "loading"; ChromeDriver 156): code that then reads the page sees
+    only its first part, and an element near its end is not there. So this waits until the
+    document is the one asked for and completely parsed and, given the ``folder`` the server
+    serves, checks that every byte of it arrived. A page that does not get there is loaded once
+    more; a second failure is an error that says what the browser holds.
+    """
+    path = urlparse(url).path
+    expected = (
+        (folder / path.lstrip("/")).stat().st_size if folder is not None else None
+    )
+    problems = []
+    for _ in range(2):
+        driver.get(url)
+        deadline = time.time() + timeout
+        while True:
+            shown = driver.execute_script(
+                "var n = performance.getEntriesByType('navigation')[0];"
+                "return [document.URL, document.readyState, n ? n.responseStatus : 0, n ? n.decodedBodySize : 0];"
+            )
+            if urlparse(shown[0]).path == path and shown[1] == "complete":
+                break
+            if time.time() > deadline:
+                break
+            time.sleep(0.05)
+        if urlparse(shown[0]).path != path or shown[1] != "complete":
+            problems.append(
+                f"after {timeout:.0f} s the browser shows {shown[0]} ({shown[1]})"
+            )
+        elif shown[2] != 200 or (expected is not None and shown[3] != expected):
+            problems.append(f"HTTP {shown[2]}, {shown[3]} of {expected} bytes")
+        else:
+            return
+    logs = [e["message"][:200] for e in driver.get_log("browser")][-5:]
+    raise AssertionError(
+        f"{url} did not load whole, twice: {'; '.join(problems)} (console: {logs})"
+    )

@@ -10,7 +10,14 @@ from urllib.request import urlopen
 
 import pytest
 import torch
-from book_browser import REPO, build_book, serve, start_browser, toc_pages
+from book_browser import (
+    REPO,
+    build_book,
+    open_page,
+    serve,
+    start_browser,
+    toc_pages,
+)
 
 from dcgan_tutorial import generate, load_pretrained
 
@@ -74,7 +81,7 @@ def _wait(browser, condition, timeout=60.0, what="the explorer"):
 
 def _open(browser, site, page):
     """Load a page, bring its explorer into view, wait for its first picture; the explorer element."""
-    browser.get(urljoin(site[1], f"book/{page}.html"))
+    open_page(browser, urljoin(site[1], f"book/{page}.html"), site[0])
     browser.execute_script(
         "document.querySelector('.dcgan-live').scrollIntoView({block: 'center'});"
     )
@@ -286,7 +293,7 @@ def test_live_page_without_webassembly_shows_the_stored_grid_and_why(
         {"source": "delete window.WebAssembly;"},
     )
     try:
-        browser.get(urljoin(site[1], "book/07_results.html"))
+        open_page(browser, urljoin(site[1], "book/07_results.html"), site[0])
         _wait(browser, "root.dataset.state === 'error'")
         root = browser.find_element("css selector", ".dcgan-live")
         image = root.find_element("css selector", ".dcgan-live-fallback img")
@@ -350,7 +357,9 @@ def test_live_runtime_loads_only_where_used_and_pages_stay_light(browser, site):
     weights = {}
     for page in toc_pages():
         name = page.split("/")[-1]
-        browser.get(urljoin(url, f"{page}.html"))
+        open_page(
+            browser, urljoin(url, f"{page}.html"), html
+        )  # the whole page, parsed (see open_page)
         live = browser.execute_script(
             "return document.querySelectorAll('.dcgan-live').length"
         )
@@ -409,7 +418,7 @@ def test_figures_are_drawn_near_their_own_size(browser, site):
     browser.set_window_size(1280, 1600)
     shrunk = []
     for page in toc_pages():
-        browser.get(urljoin(url, page + ".html"))
+        open_page(browser, urljoin(url, page + ".html"), html)
         sizes = browser.execute_script(
             "return Array.from(document.querySelectorAll('article .cell_output img'))"
             ".filter(i => i.complete && i.naturalWidth > 0)"
