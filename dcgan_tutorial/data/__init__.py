@@ -10,9 +10,12 @@ Where the files live: ``--data-root``, else the environment variable ``DCGAN_TUT
 else ``./data``. MNIST and Fashion-MNIST are laid out as torchvision expects
 (``MNIST/raw/*.gz``, ``FashionMNIST/raw/*.gz``), CIFAR-10 as the extracted python archive
 (``cifar-10-batches-py/data_batch_1`` ... ``test_batch``). For ``folder`` the data root *is*
-the image folder: images directly in it, or one subfolder of images per class.
+the image folder: images directly in it, or one subfolder of images per class. ``emoji`` is drawn
+from the colour emoji font the system installs (or ``NotoColorEmoji.ttf`` and ``emoji-test.txt``
+in the data root): nothing to download.
 
     mnist.py    MNIST and Fashion-MNIST      cifar10.py  CIFAR-10       folder.py  any image folder
+    emoji.py    emoji drawn from a colour font, grouped by Unicode (9 groups)
     errors.py   where the data lives, what goes wrong     pixels.py  uint8 <-> [-1, 1], resizing
     loader.py   ``InMemoryLoader``: the batches of a training run
 
@@ -28,7 +31,7 @@ from typing import Callable, Optional
 import torch
 
 from ..config import DATASET_CHANNELS, DATASETS, ConfigError
-from . import cifar10, folder, mnist
+from . import cifar10, emoji, folder, mnist
 from .errors import DATA_ENV, DatasetCorruptError, DatasetError, DatasetNotFoundError, resolve_data_root
 from .loader import InMemoryLoader
 from .pixels import resize_images, scale_images, unscale_images
@@ -56,8 +59,12 @@ READERS: dict[str, Reader] = {
     "folder": Reader(lambda root, train, download, verify, image_size, limit:
                      folder.load_image_folder(root, image_size or 64, limit),
                      lambda root: folder.list_image_folder(root)[2]),
+    # drawn from the installed font, nothing downloaded; train=False: the held-out emoji
+    "emoji": Reader(lambda root, train, download, verify, image_size, limit:
+                    emoji.load_emoji(root, train, image_size, limit),
+                    lambda root: emoji.CLASS_NAMES),
 }
-CLASS_NAMES = {**mnist.CLASS_NAMES, "cifar10": cifar10.CLASS_NAMES}  # a folder's classes are its subfolders
+CLASS_NAMES = {**mnist.CLASS_NAMES, "cifar10": cifar10.CLASS_NAMES, "emoji": emoji.CLASS_NAMES}  # a folder's classes are its subfolders
 
 
 def _reader(name: str) -> Reader:
@@ -79,7 +86,8 @@ def load_images(
     """All images and labels of a dataset as tensors: images (N, C, H, W) uint8, labels (N,) int64.
 
     MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder of images
-    (N, 3, S, S) with S = ``image_size`` (default 64; see ``folder.load_image_folder``).
+    and the emoji (N, 3, S, S) with S = ``image_size`` (default 64; see ``folder.load_image_folder``
+    and ``emoji.load_emoji``).
     ``download=True`` lets torchvision fetch missing files (on Colab or a machine online);
     when it cannot, a ``DatasetNotFoundError`` says which files are expected where.
     ``verify=False`` skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
