@@ -6,17 +6,19 @@ another in it, drawn by FreeType through Pillow's ``embedded_color`` like Noto's
 pipeline (finding the files, parsing groups, drawing in colour, dropping what the font lacks,
 the split, the cache); only the real-font tests check Noto's own glyphs.
 """
+import itertools
 from pathlib import Path
 
 from fontTools.colorLib.builder import buildCOLR, buildCPAL
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
-# (palette colour of the outer square, of the inner square), as 0-255 RGB
-PALETTE = [(255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 200, 0)]
+# the colours of the squares, as 0-255 RGB
+PALETTE = [(255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 200, 0), (128, 0, 128)]
+PAIRS = list(itertools.permutations(range(len(PALETTE)), 2))  # (outer, inner): every emoji its own pair
 # code point -> (outer colour index, inner colour index) in PALETTE
-SMILEYS = {0x1F600 + k: (3, k % 3) for k in range(12)}  # 12 faces: the 10th is held out
-ANIMALS = {0x1F400: (2, 0), 0x1F401: (2, 1), 0x263A: (0, 1)}  # ☺ is listed as "263A FE0F"
+SMILEYS = {0x1F600 + k: PAIRS[k] for k in range(12)}  # 12 faces: the 10th is held out
+ANIMALS = {0x1F400: PAIRS[12], 0x1F401: PAIRS[13], 0x263A: PAIRS[14]}  # ☺ is listed as "263A FE0F"
 MISSING = 0x1F402  # listed in emoji-test.txt, absent from the font: dropped
 
 EMOJI_TEST = """# emoji-test.txt (a small fixture in Unicode's format)

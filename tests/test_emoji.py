@@ -5,9 +5,12 @@ import pytest
 import torch
 
 from dcgan_tutorial.cli import main
+from dcgan_tutorial.config import ModelConfig
 from dcgan_tutorial.data import DatasetNotFoundError, class_names, emoji, load_images, make_loader
+from dcgan_tutorial.sample import generate, sample_noise
+from dcgan_tutorial.data import unscale_images
 
-from fake_emoji import MISSING, PALETTE, SMILEYS, write_emoji_files
+from fake_emoji import ANIMALS, MISSING, PALETTE, SMILEYS, write_emoji_files
 
 NOTO_INSTALLED = all(path.is_file() for path in (
     Path(emoji.FONT_DIRS[0], emoji.FONT_FILE), Path(emoji.EMOJI_TEST_DIRS[0], emoji.EMOJI_TEST_FILE)))
@@ -49,7 +52,9 @@ def test_fixture_font_draws_each_emoji_in_its_colours(fixture_root):
     colours = [{tuple(p) for p in img.flatten(1).T.tolist()} for img in images]
     outer, inner = SMILEYS[0x1F600]
     assert tuple(PALETTE[outer]) in colours[0] and tuple(PALETTE[inner]) in colours[0]
-    assert tuple(PALETTE[2]) in colours[1] and tuple(PALETTE[3]) not in colours[1]
+    outer, inner = ANIMALS[0x1F400]
+    assert {tuple(PALETTE[outer]), tuple(PALETTE[inner])} <= colours[1]
+    assert not {tuple(c) for k, c in enumerate(PALETTE) if k not in (outer, inner)} & colours[1]
     assert colours[2] == {emoji.BACKGROUND}  # nothing drawn: the background alone
     assert tuple(images[0, :, 0, 0].tolist()) == emoji.BACKGROUND  # the corners stay background
 
@@ -136,3 +141,55 @@ def test_noto_gives_about_1400_colour_emoji_in_nine_groups():
 def test_cli_trains_on_noto_emoji(tmp_path, one_thread):
     assert main(["train", "--dataset", "emoji", "--steps", "3", "--ngf", "4", "--ndf", "4", "--batch-size", "8",
                  "--out", str(tmp_path / "run"), "--no-progress", "--device", "cpu"]) == 0
+
+
+# --- evaluation: the colour classifier, the memorisation check ---------------------------------
+
+def test_memorisation_check_flags_copies_and_not_noise(fixture_root):
+    from dcgan_tutorial.metrics import memorisation_check
+
+    train, _ = load_images("emoji", fixture_root, image_size=32)
+    held, _ = load_images("emoji", fixture_root, train=False, image_size=32)
+    copies = memorisation_check(train[[0, 5, 13]], train, held)
+    assert copies.sample_distances.tolist() == [0, 0, 0]
+    assert copies.nearest.tolist() == [0, 5, 13]
+    assert copies.closer_than_any_held_out == 1.0 and "100.0% of samples closer" in str(copies)
+    noise = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert memorisation_check(noise, train, held).closer_than_any_held_out == 0.0
+
+
+def test_shipped_emoji_classifier_reads_colour_into_nine_groups():
+    from dcgan_tutorial.classifier import load_classifier
+
+    classifier = load_classifier("emoji")
+    assert classifier.nc == 3 and classifier.head[-1].out_features == 9
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert classifier.features(images).shape == (2, 128) and classifier(images).shape == (2, 9)
+    swapped = images[:, [2, 1, 0]]  # colour matters: red and blue swapped give other features
+    assert not torch.allclose(classifier.features(images), classifier.features(swapped))
+
+
+def test_conditional_samples_follow_the_labels_asked_for():
+    from dcgan_tutorial.metrics import generator_samples
+    from dcgan_tutorial.models import build_generator
+
+    G = build_generator(ModelConfig(arch="cond", image_size=32, nc=3, nz=8, ngf=4, n_classes=9)).eval()
+    labels = torch.tensor([8, 8, 0])
+    made = generator_samples(G, 3, seed=0, labels=labels)
+    assert made.shape == (3, 3, 32, 32)
+    z = sample_noise(3, 8, 0)
+    assert torch.equal(made, unscale_images(generate(G, z, labels)))
+
+
+def test_cli_evaluates_an_emoji_run_with_the_memorisation_check(fixture_root, tmp_path, capsys, one_thread):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "emoji", "--data-root", str(fixture_root), "--image-size", "32",
+                 "--ngf", "4", "--ndf", "4", "--batch-size", "4", "--steps", "2", "--out", str(out),
+                 "--no-progress", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--data-root", str(fixture_root), "--n", "20",
+                 "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "20 generated vs 14 training images" in printed
+    assert "memorisation: median distance to the nearest training image" in printed
+    assert "Smileys & Emotion" in printed
