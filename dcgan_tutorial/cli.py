@@ -62,16 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", default=None, metavar="NAME",
                    help=f"model and training recipe (default {DEFAULT_PRESET}). {presets}")
     t.add_argument("--dataset", default=None, metavar="NAME",
-                   help=f"one of {', '.join(DATASETS)} (default: the preset's). The model's channels follow "
-                        f"the data: grey for mnist and fashion-mnist, colour for cifar10, folder and emoji "
-                        f"(about 1,400 emoji drawn from the installed font, offline: apt-get install "
-                        f"fonts-noto-color-emoji unicode-data)")
+                   help=f"one of {', '.join(DATASETS)} (default: the preset's); grey: mnist, fashion-mnist; colour: the "
+                        f"others (emoji: drawn offline from a font: apt-get install fonts-noto-color-emoji unicode-data)")
     t.add_argument("--data-root", default=None, metavar="DIR",
-                   help="folder holding MNIST/raw, FashionMNIST/raw or cifar-10-batches-py (default: "
-                        "$DCGAN_TUTORIAL_DATA, else ./data); with --dataset folder, the folder of images "
-                        "itself (flat, or one subfolder per class; e.g. CelebA's img_align_celeba); with "
-                        "--dataset emoji, a folder holding NotoColorEmoji.ttf and emoji-test.txt if they are "
-                        "not where the system installs them")
+                   help="folder holding MNIST/raw, FashionMNIST/raw or cifar-10-batches-py (default: $DCGAN_TUTORIAL_DATA, "
+                        "else ./data); for folder, the image folder itself (flat, or a subfolder per class, e.g. CelebA's "
+                        "img_align_celeba); for emoji, one with NotoColorEmoji.ttf and emoji-test.txt if the system has none")
     t.add_argument("--no-download", action="store_true", help="never try to download missing data")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for the run's outputs")
     t.add_argument("--overwrite", action="store_true",
