@@ -22,7 +22,7 @@ A verdict is Welch's t test of each variant's FIDs against the baseline's (two-s
 the same test is applied to the MNIST runs of ``tricks.py`` (``benchmarks/results/tricks_cpu.json``)
 so the two datasets are judged alike.
 
-    python benchmarks/emoji_tricks.py --steps 800 --seeds 0 1 2 --threads 1 --jobs 1 --ship
+    python benchmarks/emoji_tricks.py --steps 400 --seeds 0 1 2 --only baseline diffaugment r1 cond --time-only wide --ship
 
 writes ``benchmarks/results/emoji_tricks.json`` and ``emoji_tricks.txt``; ``--ship`` copies the JSON
 to ``dcgan_tutorial/assets/results/emoji_tricks.json`` for the book. It saves after every run and,
@@ -222,6 +222,8 @@ def table(record: dict) -> str:
     for name, entry in record["results"].items():
         s = entry.get("summary", {})
         if "fid" not in s:
+            if "steps_per_s" in entry:  # timed only
+                lines.append(f"{name:12s} {entry['steps_per_s']:8.1f} {'(speed only)':>15s}")
             continue
         p = f"{entry['test']['p']:.3f}" if "test" in entry else ""
         lines.append(f"{name:12s} {entry.get('steps_per_s', float('nan')):8.1f} {s['fid']['mean']:7.1f} ± "
@@ -246,6 +248,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=800, help="training steps of every run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="*", default=None, help="variants to run (default: all)")
+    parser.add_argument("--time-only", nargs="*", default=[], help="variants whose speed alone is measured")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process")
     parser.add_argument("--out", default=str(RESULTS / "emoji_tricks.json"))
@@ -260,7 +263,9 @@ def main() -> None:
                    "machine": hardware_name("cpu"), "steps": args.steps, "seeds": args.seeds,
                    "command": f"python benchmarks/emoji_tricks.py --steps {args.steps} --seeds "
                               f"{' '.join(map(str, args.seeds))} --threads {args.threads} --jobs {args.jobs}"
-                              + (" --only " + " ".join(args.only) if args.only else "") + (" --ship" if args.ship else ""),
+                              + (" --only " + " ".join(args.only) if args.only else "")
+                              + (" --time-only " + " ".join(args.time_only) if args.time_only else "")
+                              + (" --ship" if args.ship else ""),
                    "variants": {**{n: v[2] for n, v in VARIANTS.items()}, "ema": EMA_NOTE}, "base_model": BASE_MODEL,
                    "base_train": BASE_TRAIN, "mnist": mnist_verdicts(RESULTS / "tricks_cpu.json")})
     results = record["results"]
@@ -286,10 +291,10 @@ def main() -> None:
               f"{run['median_nn_distance']:.2f} (held out {run['held_out_median_nn_distance']:.2f}), "
               f"{run['train_seconds']:.0f} s", flush=True)
         save()
-    speed = steps_per_second(names)
+    speed = steps_per_second(names + args.time_only)
     print("steps/s:", json.dumps(speed), flush=True)
-    for name in names:
-        results[name]["steps_per_s"] = speed[name]
+    for name in names + args.time_only:
+        results.setdefault(name, {"runs": []})["steps_per_s"] = speed[name]
     save()
     print(table(record))
 

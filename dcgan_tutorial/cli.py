@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .config import DATASETS, LOSSES, PRECISION_CHOICES, ConfigError
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import ALL_PRESETS, DEFAULT_PRESET
 
 
 class UsageError(Exception):
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Train a DCGAN and sample from it (see README.md and the book).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    presets = "; ".join(f"{p.name}: {p.description}" for p in ALL_PRESETS.values())
     presets = presets.replace("%", "%%")  # argparse formats help with %
     t = sub.add_parser("train", help="train a DCGAN, writing a checkpoint, sample grids, curves and a GIF",
                        description="Train a DCGAN. Writes RUN_DIR/checkpoint.pt, RUN_DIR/progress/*.png "

@@ -17,21 +17,35 @@ from torch import nn
 from .checkpoint import CheckpointError, atomic_save, configs_of, load_generator, read_checkpoint, read_pt
 from .classifier import ASSETS
 from .config import ConfigError, ModelConfig, config_from_dict, config_to_dict
+from .data.pixels import unscale_images
 from .models import build_generator
 
 FORMAT = "dcgan_tutorial.generator"
 FORMAT_VERSION = 1
 # name -> file: the classic unconditional DCGAN, and a conditional one (sample --class K)
-PRETRAINED = {"mnist": ASSETS / "mnist_generator.pt", "mnist-cond": ASSETS / "mnist-cond_generator.pt"}
+PRETRAINED = {"mnist": ASSETS / "mnist_generator.pt", "mnist-cond": ASSETS / "mnist-cond_generator.pt",
+              "emoji": ASSETS / "emoji_generator.pt"}  # colour, conditional on the emoji's 9 groups
 
 
-def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, provenance: dict[str, Any]) -> Path:
-    """Write the generator of a training checkpoint as a small shippable file."""
+def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, provenance: dict[str, Any],
+                     weights: dict | None = None, max_grids: int = 0) -> Path:
+    """Write the generator of a training checkpoint as a small shippable file.
+
+    weights: G's state_dict to ship instead of the checkpoint's (e.g. the EMA generator's).
+    max_grids: also keep up to this many of the run's fixed-noise grids (evenly spread, uint8)
+    and its loss history as ``run``, so a chapter can show the run without its folder.
+    """
     data = read_checkpoint(checkpoint)
     model_cfg, train_cfg = configs_of(data)
-    return atomic_save({"format": FORMAT, "format_version": FORMAT_VERSION, "model_config": config_to_dict(model_cfg),
-                        "dataset": train_cfg.dataset, "step": int(data["step"]), "G": data["G"],
-                        "provenance": provenance}, out)
+    shipped = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_config": config_to_dict(model_cfg),
+               "dataset": train_cfg.dataset, "step": int(data["step"]), "G": weights or data["G"],
+               "provenance": provenance}
+    steps = data["samples"]["steps"]
+    if max_grids and steps:
+        keep = sorted({round(i * (len(steps) - 1) / max(1, max_grids - 1)) for i in range(max_grids)})
+        shipped["run"] = {"sample_steps": [steps[i] for i in keep], "history": data["history"],
+                          "samples": unscale_images(data["samples"]["images"][keep])}
+    return atomic_save(shipped, out)
 
 
 def load_generator_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelConfig, dict]:
@@ -47,7 +61,7 @@ def load_generator_file(path: str | os.PathLike, device: torch.device | str = "c
     except (ConfigError, KeyError, TypeError, RuntimeError) as err:
         raise CheckpointError(f"{path}: its weights do not fit its model configuration (wrong shape or damaged): "
                               f"{str(err).splitlines()[0]}") from err
-    meta = {k: data.get(k) for k in ("dataset", "step", "provenance")}
+    meta = {k: data.get(k) for k in ("dataset", "step", "provenance", "run")}
     return G.to(device).eval(), cfg, meta
 
 
