@@ -281,7 +281,7 @@ def main() -> None:
     jobs = []
     for name in names:
         entry = results.setdefault(name, {"runs": []})
-        entry["runs"] = [r for r in entry["runs"] if r["steps"] == args.steps]
+        entry["runs"] = [r for r in entry["runs"] if r["steps"] == args.steps and r["seed"] in args.seeds]
         done = {r["seed"] for r in entry["runs"]}
         jobs += [(name, args.steps, seed, args.threads) for seed in args.seeds if seed not in done]
     jobs.sort(key=lambda job: args.seeds.index(job[2]))  # every variant's first seed first

@@ -17,7 +17,6 @@ from torch import nn
 from .checkpoint import CheckpointError, atomic_save, configs_of, load_generator, read_checkpoint, read_pt
 from .classifier import ASSETS
 from .config import ConfigError, ModelConfig, config_from_dict, config_to_dict
-from .data.pixels import unscale_images
 from .models import build_generator
 
 FORMAT = "dcgan_tutorial.generator"
@@ -44,7 +43,7 @@ def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike, prov
     if max_grids and steps:
         keep = sorted({round(i * (len(steps) - 1) / max(1, max_grids - 1)) for i in range(max_grids)})
         shipped["run"] = {"sample_steps": [steps[i] for i in keep], "history": data["history"],
-                          "samples": unscale_images(data["samples"]["images"][keep])}
+                          "samples": data["samples"]["images"][keep]}  # uint8 already (train.py)
     return atomic_save(shipped, out)
 
 

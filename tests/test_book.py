@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = ["00_gans_in_2d", "01_what_are_gans", "02_loading_the_data", "03_the_generator",
             "04_the_discriminator", "05_the_losses", "06_training_on_a_gpu", "07_results", "08_experiments_with_widgets",
             "09_architectures_and_datasets", "10_conditional_generation", "11_troubleshooting",
-            "12_what_actually_helps"]
+            "12_what_actually_helps", "13_colour_emoji"]
 # the table of contents around the chapters: the whole method on one page first, the closing page last
 BEFORE_CHAPTERS, AFTER_CHAPTERS = ["dcgan_in_80_lines"], ["whats_next"]
 NOTEBOOKS = [*BEFORE_CHAPTERS, *CHAPTERS]  # every page that is a notebook (whats_next.md is not)

@@ -38,7 +38,7 @@ from book_browser import REPO, build_book, toc_pages
 FINISHED_PAGES = ["intro", "dcgan_in_80_lines", "whats_next", "01_what_are_gans", "02_loading_the_data",
                   "03_the_generator", "04_the_discriminator", "05_the_losses", "06_training_on_a_gpu",
                   "07_results", "08_experiments_with_widgets", "09_architectures_and_datasets",
-                  "10_conditional_generation", "11_troubleshooting", "12_what_actually_helps"]
+                  "10_conditional_generation", "11_troubleshooting", "12_what_actually_helps", "13_colour_emoji"]
 
 RAW_MARKDOWN = {
     # Sphinx's smart quotes turn "--" into an en dash, so a rendered rule row reads |:–|–:|

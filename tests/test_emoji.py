@@ -193,3 +193,27 @@ def test_cli_evaluates_an_emoji_run_with_the_memorisation_check(fixture_root, tm
     assert "20 generated vs 14 training images" in printed
     assert "memorisation: median distance to the nearest training image" in printed
     assert "Smileys & Emotion" in printed
+
+
+def test_emoji32_preset_is_a_colour_model_conditioned_on_the_nine_groups():
+    from dcgan_tutorial.models import build_models
+    from dcgan_tutorial.presets import get_preset
+    from dcgan_tutorial.run import plan_run
+
+    plan = plan_run("emoji32")
+    assert plan.train_cfg.dataset == "emoji" and plan.model_cfg.nc == 3 and plan.model_cfg.n_classes == 9
+    G, D = build_models(get_preset("emoji32").model)
+    images = G(torch.randn(2, 100, 1, 1), torch.tensor([0, 8]))
+    assert images.shape == (2, 3, 32, 32) and D(images, torch.tensor([0, 8])).shape == (2,)
+
+
+def test_shipped_emoji_generator_draws_colour_emoji_of_a_chosen_group(tmp_path, capsys):
+    from dcgan_tutorial.pretrained import load_pretrained
+
+    G, cfg, meta = load_pretrained("emoji")
+    assert meta["dataset"] == "emoji" and cfg.n_classes == 9 and "emoji32" in meta["provenance"]["command"]
+    assert meta["run"]["samples"].dtype == torch.uint8 and len(meta["run"]["sample_steps"]) >= 2
+    assert meta["run"]["samples"][-1].float().mean() < 240  # the grids as drawn, not washed out to white
+    assert main(["sample", "--pretrained", "emoji", "--class", "2", "--n", "9", "--out", str(tmp_path / "s"),
+                 "--device", "cpu"]) == 0
+    assert len(list((tmp_path / "s" / "images").glob("*.png"))) == 9
