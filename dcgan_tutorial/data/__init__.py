@@ -86,8 +86,7 @@ def load_images(
     """All images and labels of a dataset as tensors: images (N, C, H, W) uint8, labels (N,) int64.
 
     MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32), a folder of images
-    and the emoji (N, 3, S, S) with S = ``image_size`` (default 64; see ``folder.load_image_folder``
-    and ``emoji.load_emoji``).
+    (N, 3, S, S) with S = ``image_size`` (default 64; see ``folder.load_image_folder``).
     ``download=True`` lets torchvision fetch missing files (on Colab or a machine online);
     when it cannot, a ``DatasetNotFoundError`` says which files are expected where.
     ``verify=False`` skips the MD5 check of the downloaded files; ``limit`` keeps the first images.
