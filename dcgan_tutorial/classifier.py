@@ -1,9 +1,10 @@
-"""A small digit classifier, shipped with the package, whose features measure generated images.
+"""A small image classifier, shipped with the package, whose features measure generated images.
 
 The usual FID uses an Inception network whose weights are downloaded at run time, which fails
 offline and was trained on ImageNet photos, not digits. This network is trained on MNIST
 train by ``scripts/train_classifier.py`` (its test accuracy is recorded in
 ``dcgan_tutorial/assets/README.md``) and its 128 penultimate activations are the features.
+The same network with colour input (``nc=3``) is trained on the emoji's 9 Unicode groups.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 CLASSIFIER_FILES = {
     "mnist": ASSETS / "mnist_classifier.pt",
     "fashion-mnist": ASSETS / "fashion-mnist_classifier.pt",
+    "emoji": ASSETS / "emoji_classifier.pt",
 }
 
 
@@ -29,14 +31,15 @@ class ClassifierError(ValueError):
 
 
 class DigitClassifier(nn.Module):
-    """Images (B, 1, 28, 28) in [-1, 1] -> class logits (B, n_classes); ``features`` gives (B, 128)."""
+    """Images (B, nc, 28, 28) in [-1, 1] -> class logits (B, n_classes); ``features`` gives (B, 128)."""
 
     num_features = 128  # read by torchmetrics' FrechetInceptionDistance
 
-    def __init__(self, n_classes: int = 10):
+    def __init__(self, n_classes: int = 10, nc: int = 1):
         super().__init__()
+        self.nc = nc  # 1: grey (digits); 3: colour (emoji)
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1),
+            nn.Conv2d(nc, 32, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(32, 32, 3, padding=1),
             nn.ReLU(inplace=True),
@@ -54,13 +57,14 @@ class DigitClassifier(nn.Module):
             nn.Dropout(0.3), nn.Linear(self.num_features, n_classes)
         )
 
-    @staticmethod
-    def prepare(images: torch.Tensor) -> torch.Tensor:
-        """Any (B, C, H, W) images, uint8 or float in [-1, 1] -> (B, 1, 28, 28) float in [-1, 1]."""
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Any (B, C, H, W) images, uint8 or float in [-1, 1] -> (B, nc, 28, 28) float in [-1, 1]."""
         if images.dtype == torch.uint8:
             images = scale_images(images)
-        if images.shape[1] == 3:
+        if images.shape[1] == 3 and self.nc == 1:
             images = images.mean(dim=1, keepdim=True)
+        elif images.shape[1] == 1 and self.nc == 3:
+            images = images.expand(-1, 3, -1, -1)
         if images.shape[-2:] != (28, 28):
             images = F.interpolate(
                 images,
@@ -104,7 +108,9 @@ def load_classifier(
     fix = f"reinstall dcgan_tutorial, or train it with 'python scripts/train_classifier.py --dataset {dataset}'"
     data = read_pt(path, "classifier weights file", fix, error=ClassifierError)
     try:
-        model = DigitClassifier(n_classes=int(data["n_classes"]))
+        model = DigitClassifier(
+            n_classes=int(data["n_classes"]), nc=int(data.get("nc", 1))
+        )
         model.load_state_dict(data["state_dict"])
     except (
         Exception

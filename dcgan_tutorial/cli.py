@@ -14,7 +14,7 @@ import sys
 from typing import Optional, Sequence
 
 from .config import DATASETS, LOSSES, PRECISION_CHOICES, ConfigError
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import ALL_PRESETS, DEFAULT_PRESET
 
 
 class UsageError(Exception):
@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, parser_class=_Parser
     )
 
-    presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    presets = "; ".join(
+        f"{p.name}: {p.description}" for p in ALL_PRESETS.values()
+    )
     presets = presets.replace("%", "%%")  # argparse formats help with %
     t = sub.add_parser(
         "train",
@@ -84,16 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset",
         default=None,
         metavar="NAME",
-        help=f"one of {', '.join(DATASETS)} (default: the preset's). The model's channels follow "
-        f"the data: grey for mnist and fashion-mnist, colour for cifar10 and folder",
+        help=f"one of {', '.join(DATASETS)} (default: the preset's); grey: mnist, fashion-mnist; colour: the "
+        f"others (emoji: drawn offline from a font: apt-get install fonts-noto-color-emoji unicode-data)",
     )
     t.add_argument(
         "--data-root",
         default=None,
         metavar="DIR",
-        help="folder holding MNIST/raw, FashionMNIST/raw or cifar-10-batches-py (default: "
-        "$DCGAN_TUTORIAL_DATA, else ./data); with --dataset folder, the folder of images "
-        "itself (flat, or one subfolder per class; e.g. CelebA's img_align_celeba)",
+        help="folder holding MNIST/raw, FashionMNIST/raw or cifar-10-batches-py (default: $DCGAN_TUTORIAL_DATA, "
+        "else ./data); for folder, the image folder itself (flat, or a subfolder per class, e.g. CelebA's "
+        "img_align_celeba); for emoji, one with NotoColorEmoji.ttf and emoji-test.txt if the system has none",
     )
     t.add_argument(
         "--no-download",

@@ -14,9 +14,15 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, NoReturn, Optional
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder")
+DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder", "emoji")
 # image channels of each dataset: the model's ``nc`` follows the data it trains on
-DATASET_CHANNELS = {"mnist": 1, "fashion-mnist": 1, "cifar10": 3, "folder": 3}
+DATASET_CHANNELS = {
+    "mnist": 1,
+    "fashion-mnist": 1,
+    "cifar10": 3,
+    "folder": 3,
+    "emoji": 3,
+}
 LOSSES = (
     "non-saturating",
     "saturating",

@@ -14,6 +14,9 @@
   the classifier FID to compare runs of this package with each other, offline.
 * **Coverage**: the classifier's histogram of the generated classes, how many classes are
   present, and the KL divergence from the uniform distribution: mode collapse shows here.
+* **Memorisation** (``memorisation_check``): on a small dataset G can learn to copy. Each
+  sample's distance to its nearest training image is set against the same distance for real
+  images held out of training: copies sit closer than any held-out image does.
 """
 
 from __future__ import annotations
@@ -140,13 +143,24 @@ def class_coverage(
 
 @torch.no_grad()
 def generator_samples(
-    G: nn.Module, n: int, seed: int = 0, batch_size: int = 1000
+    G: nn.Module,
+    n: int,
+    seed: int = 0,
+    batch_size: int = 1000,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``n`` uint8 images from G (eval mode), made in batches on G's device, returned on the CPU."""
+    """``n`` uint8 images from G (eval mode), made in batches on G's device, returned on the CPU.
+
+    labels: (n,) the classes to ask a conditional G for (e.g. the training labels, to match an
+    uneven class mix); default every class equally often. An unconditional G ignores them.
+    """
     device = next(G.parameters()).device
     z = sample_noise(n, G.nz, seed)
-    # a conditional G: every class equally often; else None
-    labels = sample_labels(G, n)
+    labels = (
+        sample_labels(G, n)
+        if labels is None or not n_classes_of(G)
+        else labels[:n]
+    )
     parts = (
         labels.split(batch_size)
         if labels is not None
@@ -197,6 +211,47 @@ def nearest_training_images(
         dists.append(values)
         idxs.append(indices)
     return torch.cat(dists), torch.cat(idxs)
+
+
+@dataclass
+class Memorisation:
+    """Nearest-training-image distances of generated images and of held-out real images (pixels in [-1, 1])."""
+
+    sample_distances: (
+        torch.Tensor
+    )  # (M,) each sample's distance to its nearest training image
+    nearest: torch.Tensor  # (M,) the index of that training image
+    held_out_distances: (
+        torch.Tensor
+    )  # (K,) each held-out real image's distance to its nearest training image
+
+    @property
+    def closer_than_any_held_out(self) -> float:
+        """Share of samples nearer a training image than every held-out image is: likely copies."""
+        return float(
+            (self.sample_distances < self.held_out_distances.min()).float().mean()
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"median distance to the nearest training image: samples {self.sample_distances.median():.2f}, "
+            f"held-out real images {self.held_out_distances.median():.2f}; "
+            f"{100 * self.closer_than_any_held_out:.1f}% of samples closer than any held-out image"
+        )
+
+
+def memorisation_check(
+    fakes: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor
+) -> Memorisation:
+    """Are the samples copies? fakes (M, C, h, w), train (N, C, H, W), held_out (K, C, H, W), uint8 or [-1, 1].
+
+    Real images that were never trained on show how near "new but alike" comes to the training
+    set; a copying G puts its samples nearer than that (distance near 0). The check is one-sided:
+    blurred samples are far from everything without being new.
+    """
+    sample_d, nearest = nearest_training_images(fakes, train)
+    held_d, _ = nearest_training_images(held_out, train)
+    return Memorisation(sample_d[:, 0], nearest[:, 0], held_d[:, 0])
 
 
 @torch.no_grad()

@@ -36,7 +36,8 @@ FORMAT_VERSION = 1
 PRETRAINED = {
     "mnist": ASSETS / "mnist_generator.pt",
     "mnist-cond": ASSETS / "mnist-cond_generator.pt",
-}
+    "emoji": ASSETS / "emoji_generator.pt",
+}  # colour, conditional on the emoji's 9 groups
 
 
 def save_generator_file(
@@ -46,32 +47,58 @@ def save_generator_file(
     step: int,
     path: str | os.PathLike,
     provenance: dict[str, Any],
+    run: dict | None = None,
 ) -> Path:
-    """The one writer of a generator file: G's weights (a state_dict), its model config, its dataset and step."""
-    return atomic_save(
-        {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model_config": config_to_dict(model_cfg),
-            "dataset": dataset,
-            "step": int(step),
-            "G": G,
-            "provenance": provenance,
-        },
-        path,
-    )
+    """The one writer of a generator file: G's weights (a state_dict), its model config, its
+    dataset and step; ``run``: the run's grids and curves to show without its folder."""
+    shipped = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_config": config_to_dict(model_cfg),
+        "dataset": dataset,
+        "step": int(step),
+        "G": G,
+        "provenance": provenance,
+    }
+    if run is not None:
+        shipped["run"] = run
+    return atomic_save(shipped, path)
 
 
 def export_generator(
     checkpoint: str | os.PathLike,
     out: str | os.PathLike,
     provenance: dict[str, Any],
+    weights: dict | None = None,
+    max_grids: int = 0,
 ) -> Path:
-    """Write the generator of a training checkpoint as a small shippable file."""
+    """Write the generator of a training checkpoint as a small shippable file.
+
+    weights: G's state_dict to ship instead of the checkpoint's (e.g. the EMA generator's).
+    max_grids: also keep up to this many of the run's fixed-noise grids (evenly spread, uint8)
+    and its loss history as ``run``, so a chapter can show the run without its folder.
+    """
     data = read_checkpoint(checkpoint)
     model_cfg, train_cfg = configs_of(data)
+    run = None
+    steps = data["samples"]["steps"]
+    if max_grids and steps:
+        keep = sorted(
+            {
+                round(i * (len(steps) - 1) / max(1, max_grids - 1))
+                for i in range(max_grids)
+            }
+        )
+        run = {
+            "sample_steps": [steps[i] for i in keep],
+            "history": data["history"],
+            "samples": data["samples"]["images"][
+                keep
+            ],  # uint8 already (train.py)
+        }
+    G = weights or data["G"]
     return save_generator_file(
-        data["G"], model_cfg, train_cfg.dataset, data["step"], out, provenance
+        G, model_cfg, train_cfg.dataset, data["step"], out, provenance, run
     )
 
 
@@ -109,7 +136,7 @@ def _generator_of(
             f"{path}: its weights do not fit its model configuration (wrong shape or damaged): "
             f"{str(err).splitlines()[0]}"
         ) from err
-    meta = {k: data.get(k) for k in ("dataset", "step", "provenance")}
+    meta = {k: data.get(k) for k in ("dataset", "step", "provenance", "run")}
     return G.to(device).eval(), cfg, meta
 
 

@@ -3,6 +3,7 @@ then export its generator with the command, the hardware and the time recorded i
 
     python scripts/train_pretrained.py --data-root DIR -- --time-budget 1800 --device auto
     python scripts/train_pretrained.py --name mnist-cond --data-root DIR -- --preset cond-mnist --steps 8480
+    python scripts/train_pretrained.py --name emoji --ema --grids 8 -- --preset emoji32 --dataset emoji
 
 Everything after ``--`` is passed to ``python -m dcgan_tutorial train``.
 """
@@ -38,6 +39,17 @@ def main() -> None:
         "--run-dir", default=None, help="default: runs/pretrained-NAME"
     )
     parser.add_argument(
+        "--ema",
+        action="store_true",
+        help="ship the run's EMA generator (RUN_DIR/ema_generator.pt)",
+    )
+    parser.add_argument(
+        "--grids",
+        type=int,
+        default=0,
+        help="also ship up to this many of the run's sample grids",
+    )
+    parser.add_argument(
         "train_args",
         nargs="*",
         help="arguments for 'python -m dcgan_tutorial train'",
@@ -60,7 +72,10 @@ def main() -> None:
         *args.train_args,
     ]
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    try:
+        subprocess.run(command, check=True)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: the run wrote the checkpoint of its last step; ship that
     seconds = time.perf_counter() - start
     shown = ["python", *command[1:]]
     if args.data_root:
@@ -73,8 +88,22 @@ def main() -> None:
         "torch": str(torch.__version__),
         "date": datetime.date.today().isoformat(),
     }
+    weights = None
+    if args.ema:
+        weights = torch.load(
+            RunFolder(args.run_dir).ema_generator,
+            map_location="cpu",
+            weights_only=True,
+        )["G"]
+        provenance["selected"] = (
+            "the moving average of G's weights (EMA), BatchNorm statistics re-estimated"
+        )
     path = export_generator(
-        RunFolder(args.run_dir).checkpoint, PRETRAINED[args.name], provenance
+        RunFolder(args.run_dir).checkpoint,
+        PRETRAINED[args.name],
+        provenance,
+        weights,
+        args.grids,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {provenance}")
 

@@ -30,6 +30,7 @@ CHAPTERS = [
     "10_conditional_generation",
     "11_troubleshooting",
     "12_what_actually_helps",
+    "13_colour_emoji",
 ]
 # the table of contents around the chapters: the whole method on one page first, the closing page last
 BEFORE_CHAPTERS, AFTER_CHAPTERS = ["dcgan_in_80_lines"], ["whats_next"]

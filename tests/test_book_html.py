@@ -51,6 +51,7 @@ FINISHED_PAGES = [
     "10_conditional_generation",
     "11_troubleshooting",
     "12_what_actually_helps",
+    "13_colour_emoji",
 ]
 
 RAW_MARKDOWN = {

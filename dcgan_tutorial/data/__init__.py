@@ -10,9 +10,12 @@ Where the files live: ``--data-root``, else the environment variable ``DCGAN_TUT
 else ``./data``. MNIST and Fashion-MNIST are laid out as torchvision expects
 (``MNIST/raw/*.gz``, ``FashionMNIST/raw/*.gz``), CIFAR-10 as the extracted python archive
 (``cifar-10-batches-py/data_batch_1`` ... ``test_batch``). For ``folder`` the data root *is*
-the image folder: images directly in it, or one subfolder of images per class.
+the image folder: images directly in it, or one subfolder of images per class. ``emoji`` is drawn
+from the colour emoji font the system installs (or ``NotoColorEmoji.ttf`` and ``emoji-test.txt``
+in the data root): nothing to download.
 
     mnist.py    MNIST and Fashion-MNIST      cifar10.py  CIFAR-10       folder.py  any image folder
+    emoji.py    emoji drawn from a colour font, grouped by Unicode (9 groups)
     errors.py   where the data lives, what goes wrong     pixels.py  uint8 <-> [-1, 1], resizing
     loader.py   ``InMemoryLoader``: the batches of a training run
 
@@ -29,7 +32,7 @@ from typing import Callable, Optional
 import torch
 
 from ..config import DATASET_CHANNELS, DATASETS, ConfigError
-from . import cifar10, folder, mnist
+from . import cifar10, emoji, folder, mnist
 from .errors import (
     DATA_ENV,
     DatasetCorruptError,
@@ -75,10 +78,18 @@ READERS: dict[str, Reader] = {
         ),
         lambda root: folder.list_image_folder(root)[2],
     ),
+    # drawn from the installed font, nothing downloaded; train=False: the held-out emoji
+    "emoji": Reader(
+        lambda root, train, download, verify, image_size, limit: emoji.load_emoji(
+            root, train, image_size, limit
+        ),
+        lambda root: emoji.CLASS_NAMES,
+    ),
 }
 CLASS_NAMES = {
     **mnist.CLASS_NAMES,
     "cifar10": cifar10.CLASS_NAMES,
+    "emoji": emoji.CLASS_NAMES,
 }  # a folder's classes are its subfolders
 
 
