@@ -29,16 +29,16 @@ LR_G, EVERY = 1e-3, 40
 PAGE = ('<!doctype html><html><head><meta charset="utf-8"><script src="_static/dcgan-gan2d.js"></script></head>'
         '<body><div class="dcgan-gan2d"></div></body></html>')
 RUN = """
-var [seed, lrD, lrG, steps, every, done] = arguments;
+var [seed, lrD, lrG, steps, every] = arguments;
 var gan = new window.dcganGan2dModel.GAN2D(window.tf, {seed: seed, lrD: lrD, lrG: lrG});
 var modes = [gan.look().modes], t0 = performance.now();
-function chunk() {
+window.seedRun = null;
+function chunk() {  // a few steps at a time: the page stays responsive to the polling below
   for (var i = 0; i < every && gan.gSteps < steps; i++) gan.step();
   modes.push(gan.look().modes);
   if (gan.gSteps < steps) { setTimeout(chunk, 0); return; }
-  var seconds = (performance.now() - t0) / 1000;
-  gan.reset(); // frees nothing but the networks; the page keeps running
-  done({modes: modes, seconds: seconds});
+  window.seedRun = {modes: modes, seconds: (performance.now() - t0) / 1000};
+  gan.reset();  // free this run's tensors before the next
 }
 setTimeout(chunk, 0);
 """
@@ -79,7 +79,6 @@ def main(argv=None) -> dict:
         server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(site)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         driver = browser(Path(tmp) / "profile")
-        driver.set_script_timeout(1800)
         try:
             driver.get(f"http://127.0.0.1:{server.server_address[1]}/index.html")
             deadline = time.time() + 60
@@ -92,7 +91,9 @@ def main(argv=None) -> dict:
             for name, lr_d in LR_D.items():
                 runs[name] = []
                 for seed in range(args.seeds):
-                    run = driver.execute_async_script(RUN, seed, lr_d, LR_G, args.steps, EVERY)
+                    driver.execute_script(RUN, seed, lr_d, LR_G, args.steps, EVERY)
+                    while (run := driver.execute_script("return window.seedRun")) is None:
+                        time.sleep(2)
                     runs[name].append({"seed": seed, "final": run["modes"][-1], "most": max(run["modes"]),
                                        "seconds": round(run["seconds"], 1)})
                     print(f"{name} (lr_D {lr_d:g}), seed {seed}: {run['modes'][-1]} of 8 modes at the end, at most "

@@ -228,3 +228,21 @@ def test_defaults_cover_six_ring_modes_within_a_minute(browser, site, tmp_path):
     assert steps > 0
     print(f"6 modes after {steps} steps, {seconds:.1f} s")
     assert root.screenshot(str(tmp_path / "gan2d.png"))
+
+
+def test_chapter_0_quotes_the_recorded_browser_seeds():
+    """Chapter 0's table of browser seeds is the one scripts/gan2d_browser_seeds.py recorded, and it
+    says what the chapter says: most slow-D runs collapse, most fast-D runs cover the ring."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from gan2d_browser_seeds import markdown_table
+
+    result = json.loads((REPO / "benchmarks" / "results" / "gan2d_browser_seeds.json").read_text())
+    chapter = json.loads((REPO / "book" / "00_gans_in_2d.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
+    assert markdown_table(result) in text, "re-run scripts/gan2d_browser_seeds.py and paste its table"
+    slow, fast = ([r["final"] for r in runs] for runs in result["runs"].values())
+    assert len(slow) == len(fast) == 5 and result["steps"] == 1200
+    assert sum(m <= 2 for m in slow) >= 3, f"most slow-D runs collapse: {slow}"
+    assert sum(m >= 6 for m in fast) >= 3, f"most fast-D runs cover the modes: {fast}"
