@@ -64,6 +64,16 @@ def browser(profile: Path):
     return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
 
 
+def poll(driver):
+    """The finished run's result, or None while it trains (also when a busy page answers late)."""
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        return driver.execute_script("return window.seedRun")
+    except TimeoutException:
+        return None
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -79,6 +89,7 @@ def main(argv=None) -> dict:
         server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(site)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         driver = browser(Path(tmp) / "profile")
+        driver.set_script_timeout(120)
         try:
             driver.get(f"http://127.0.0.1:{server.server_address[1]}/index.html")
             deadline = time.time() + 60
@@ -92,7 +103,7 @@ def main(argv=None) -> dict:
                 runs[name] = []
                 for seed in range(args.seeds):
                     driver.execute_script(RUN, seed, lr_d, LR_G, args.steps, EVERY)
-                    while (run := driver.execute_script("return window.seedRun")) is None:
+                    while (run := poll(driver)) is None:
                         time.sleep(2)
                     runs[name].append({"seed": seed, "final": run["modes"][-1], "most": max(run["modes"]),
                                        "seconds": round(run["seconds"], 1)})

@@ -57,11 +57,10 @@ def test_chapter_0_trains_in_the_page(browser, site):
     assert root.get_attribute("data-state") == "ready", root.get_attribute("data-error")
     assert browser.execute_script("return window.tf.getBackend()") == "wasm"
     assert any(r.endswith("tfjs-backend-wasm-simd.wasm") for r in _requested(browser))
-    started = time.time()
     root.find_element("css selector", ".dcgan-gan2d-play").click()
-    _wait(browser, ".dcgan-gan2d", "Number(root.dataset.modes) >= 6", timeout=60)
+    _wait(browser, ".dcgan-gan2d", "Number(root.dataset.modes) >= 6", timeout=60)  # 6 of 8 modes within a minute
     root.find_element("css selector", ".dcgan-gan2d-play").click()
-    assert int(root.get_attribute("data-step")) > 0 and time.time() - started < 60
+    assert int(root.get_attribute("data-step")) > 0
 
 
 def _grid_pixels(browser, root):
@@ -76,11 +75,13 @@ def test_chapter_8_runs_panel_switches_between_real_runs(browser, site):
     meta = json.loads((REPO / "_static" / "runs" / "mnist28-grid.json").read_text())
     html, url = site
     browser.get(urljoin(url, "book/08_experiments_with_widgets.html"))
-    assert not [r for r in _requested(browser) if RUNS in r], "the runs load when the reader reaches the panel"
+    data = [f"{RUNS}mnist28-grid.json", f"{RUNS}{meta['sprite']}"]
+    assert not [r for r in _requested(browser) if r.endswith(tuple(data))], "the runs load when the reader reaches the panel"
     browser.execute_script("document.querySelector('.dcgan-runs').scrollIntoView({block: 'center'});")
     _wait(browser, ".dcgan-runs", "root.dataset.state === 'ready' || root.dataset.state === 'error'")
     root = browser.find_element("css selector", ".dcgan-runs")
     assert root.get_attribute("data-state") == "ready", root.get_attribute("data-error")
+    assert all(any(r.endswith(d) for r in _requested(browser)) for d in data)
     assert not root.find_element("css selector", ".dcgan-runs-fallback").is_displayed()
     selects = root.find_elements("css selector", "select")
     assert [s.get_attribute("aria-label") for s in selects] == ["G loss", "lr of G", "lr of D", "Adam beta1"]
