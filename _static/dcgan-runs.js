@@ -2,7 +2,7 @@
  * Chapter 8's runs panel: a grid of real MNIST runs of the package, browsed in the page.
  *
  * Every element <div class="dcgan-runs" data-grid="NAME"> becomes a panel over the runs in
- * _static/runs/NAME.json and the sample grids in its sprite sheet (both written by
+ * _static/run-grid/NAME.json and the sample grids in its sprite sheet (both written by
  * scripts/runs_grid.py). Its controls are laid out as the kernel's TrainingPanel lays out the same
  * controls (G loss, lr of G, lr of D, Adam beta1, one per row, label on the left); each offers the
  * values of one axis of the grid, and together they choose the run shown. A slider moves over
@@ -19,7 +19,7 @@
 
   var script = document.currentScript;
   var STATIC = new URL(".", script ? script.src : document.baseURI).href; // .../_static/
-  var RUNS_DIR = STATIC + "runs/";
+  var RUNS_DIR = STATIC + "run-grid/"; // not "runs/": run folders are ignored everywhere else
   var WINDOW = 25; // steps in the running mean, as chapter 6's plots
   var COLOURS = { d_loss: "#1f77b4", g_loss: "#ff7f0e", d_real: "#2ca02c", d_fake: "#d62728" }; // matplotlib's tab:
   var LABELS = { d_loss: "D loss", g_loss: "G loss", d_real: "D(x)", d_fake: "D(G(z))" };

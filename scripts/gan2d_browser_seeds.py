@@ -34,8 +34,8 @@ var gan = new window.dcganGan2dModel.GAN2D(window.tf, {seed: seed, lrD: lrD, lrG
 var modes = [gan.look().modes], t0 = performance.now();
 window.seedRun = null;
 function chunk() {  // a few steps at a time: the page stays responsive to the polling below
-  for (var i = 0; i < every && gan.gSteps < steps; i++) gan.step();
-  modes.push(gan.look().modes);
+  for (var i = 0; i < 5 && gan.gSteps < steps; i++) gan.step();
+  if (gan.gSteps % every === 0 || gan.gSteps === steps) modes.push(gan.look().modes);
   if (gan.gSteps < steps) { setTimeout(chunk, 0); return; }
   window.seedRun = {modes: modes, seconds: (performance.now() - t0) / 1000};
   gan.reset();  // free this run's tensors before the next
@@ -67,10 +67,11 @@ def browser(profile: Path):
 def poll(driver):
     """The finished run's result, or None while it trains (also when a busy page answers late)."""
     from selenium.common.exceptions import TimeoutException
+    from urllib3.exceptions import ReadTimeoutError
 
     try:
         return driver.execute_script("return window.seedRun")
-    except TimeoutException:
+    except (TimeoutException, ReadTimeoutError):
         return None
 
 
@@ -79,7 +80,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=1200, help="steps per run (chapter 0's 1,200)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "gan2d_browser_seeds.json")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in OUT.partial (written after every run) and do the rest")
     args = parser.parse_args(argv)
+    saved = args.out.with_suffix(".partial")
+    done = json.loads(saved.read_text()) if args.resume and saved.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         (site / "_static").mkdir(parents=True)
@@ -102,11 +107,17 @@ def main(argv=None) -> dict:
             for name, lr_d in LR_D.items():
                 runs[name] = []
                 for seed in range(args.seeds):
+                    kept = [r for r in done.get(name, []) if r["seed"] == seed]
+                    if kept:
+                        runs[name].append(kept[0])
+                        continue
                     driver.execute_script(RUN, seed, lr_d, LR_G, args.steps, EVERY)
                     while (run := poll(driver)) is None:
                         time.sleep(2)
                     runs[name].append({"seed": seed, "final": run["modes"][-1], "most": max(run["modes"]),
                                        "seconds": round(run["seconds"], 1)})
+                    saved.parent.mkdir(parents=True, exist_ok=True)
+                    saved.write_text(json.dumps(runs))
                     print(f"{name} (lr_D {lr_d:g}), seed {seed}: {run['modes'][-1]} of 8 modes at the end, at most "
                           f"{max(run['modes'])}, {run['seconds']:.0f} s", flush=True)
             agent = driver.execute_script("return navigator.userAgent")
@@ -118,6 +129,7 @@ def main(argv=None) -> dict:
               "runs": runs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
+    saved.unlink(missing_ok=True)
     print(markdown_table(result))
     return result
 

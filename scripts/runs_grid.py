@@ -1,6 +1,6 @@
 """Train the grid of real MNIST runs behind chapter 8's runs panel on the book's web page.
 
-    python scripts/runs_grid.py [--steps 800] [--out _static/runs] [--only 1]
+    python scripts/runs_grid.py [--steps 800] [--out _static/run-grid] [--only 1]
 
 Every run is the ``mnist28`` preset (seed 0: the same initial networks, noise and batches)
 with one value of each axis changed: lr of G x lr of D x G's loss x Adam's beta1, 24 runs,
@@ -83,7 +83,7 @@ def train_one(settings: dict, steps: int, data_root=None) -> tuple[dict, list[Im
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=800, help="steps of every run (default 800)")
-    parser.add_argument("--out", type=Path, default=REPO / "_static" / "runs")
+    parser.add_argument("--out", type=Path, default=REPO / "_static" / "run-grid")
     parser.add_argument("--only", type=int, default=None, help="train only the first N runs")
     args = parser.parse_args(argv)
     if args.steps < KEEP or args.steps % KEEP:

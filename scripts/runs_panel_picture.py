@@ -1,8 +1,8 @@
 """Picture chapter 8's runs panel as the page first shows it, for readers whose browser cannot draw it.
 
-    python scripts/runs_panel_picture.py [--grid mnist28-grid] [--out _static/runs/mnist28-grid-panel.png]
+    python scripts/runs_panel_picture.py [--grid mnist28-grid] [--out _static/run-grid/mnist28-grid-panel.png]
 
-Opens ``_static/runs/GRID.json`` in the panel of ``_static/dcgan-runs.js`` in headless Chromium
+Opens ``_static/run-grid/GRID.json`` in the panel of ``_static/dcgan-runs.js`` in headless Chromium
 (network off), at its first run and last step, and saves a screenshot of the panel: its four
 controls, the step slider, the curves and the samples. Run it after ``scripts/runs_grid.py``.
 """
@@ -35,15 +35,15 @@ def main(argv=None) -> Path:
     parser.add_argument("--grid", default="mnist28-grid")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    out = args.out or REPO / "_static" / "runs" / f"{args.grid}-panel.png"
+    out = args.out or REPO / "_static" / "run-grid" / f"{args.grid}-panel.png"
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
-        (site / "_static" / "runs").mkdir(parents=True)
+        (site / "_static" / "run-grid").mkdir(parents=True)
         for name in ("dcgan-runs.js", "dcgan-runs.css"):
             shutil.copy(REPO / "_static" / name, site / "_static")
-        meta = REPO / "_static" / "runs" / f"{args.grid}.json"
-        shutil.copy(meta, site / "_static" / "runs")
-        shutil.copy(REPO / "_static" / "runs" / json.loads(meta.read_text())["sprite"], site / "_static" / "runs")
+        meta = REPO / "_static" / "run-grid" / f"{args.grid}.json"
+        shutil.copy(meta, site / "_static" / "run-grid")
+        shutil.copy(REPO / "_static" / "run-grid" / json.loads(meta.read_text())["sprite"], site / "_static" / "run-grid")
         (site / "index.html").write_text(PAGE.format(grid=args.grid))
         server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(site)))
         threading.Thread(target=server.serve_forever, daemon=True).start()

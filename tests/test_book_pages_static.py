@@ -12,7 +12,7 @@ from book_browser import REPO, build_book, serve, start_browser, toc_pages
 MAX_PAGE_BYTES = 5_000_000
 SHARED = ("/_static/onnxruntime-web/",)  # the explorer's runtime, shared by chapters 7, 8 and 10
 TFJS = "/_static/tfjs/"
-RUNS = "/_static/runs/"
+RUNS = "/_static/run-grid/"
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_chapter_8_runs_panel_switches_between_real_runs(browser, site):
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.select import Select
 
-    meta = json.loads((REPO / "_static" / "runs" / "mnist28-grid.json").read_text())
+    meta = json.loads((REPO / "_static" / "run-grid" / "mnist28-grid.json").read_text())
     html, url = site
     browser.get(urljoin(url, "book/08_experiments_with_widgets.html"))
     data = [f"{RUNS}mnist28-grid.json", f"{RUNS}{meta['sprite']}"]
@@ -135,17 +135,17 @@ def test_no_page_weighs_more_than_5_mb_with_its_own_files(browser, site):
         weights[page] = _own_bytes(html, [browser.current_url, *_requested(browser)])
     assert weights["book/00_gans_in_2d"] > (REPO / "_static" / "tfjs" / "tf.es2017.min.mjs").stat().st_size, \
         "chapter 0's weight counts TensorFlow.js"
-    assert weights["book/08_experiments_with_widgets"] > (REPO / "_static" / "runs" / "mnist28-grid.jpg").stat().st_size
+    assert weights["book/08_experiments_with_widgets"] > (REPO / "_static" / "run-grid" / "mnist28-grid.jpg").stat().st_size
     heavy = {name: w for name, w in weights.items() if w > MAX_PAGE_BYTES}
     assert not heavy, f"pages over {MAX_PAGE_BYTES / 1e6:.0f} MB with their own files: {heavy}"
     print({name.split("/")[-1]: round(w / 1e6, 2) for name, w in weights.items()})
 
 
 def test_chapter_8_says_which_command_made_the_runs():
-    meta = json.loads((REPO / "_static" / "runs" / "mnist28-grid.json").read_text())
+    meta = json.loads((REPO / "_static" / "run-grid" / "mnist28-grid.json").read_text())
     chapter = json.loads((REPO / "book" / "08_experiments_with_widgets.ipynb").read_text())
     text = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
     assert f"`{meta['command']}`" in text and meta["device"] in text
     assert len(meta["runs"]) == 24 and len({tuple(r[k] for k in ("loss", "lr_g", "lr_d", "beta1")) for r in meta["runs"]}) == 24
-    weight = sum((REPO / "_static" / "runs" / name).stat().st_size for name in ("mnist28-grid.json", meta["sprite"]))
+    weight = sum((REPO / "_static" / "run-grid" / name).stat().st_size for name in ("mnist28-grid.json", meta["sprite"]))
     assert weight <= 1_500_000, f"the grid's files weigh {weight:,} bytes"
