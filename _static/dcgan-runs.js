@@ -63,6 +63,7 @@
     AXES.forEach(function (pair) {
       var axis = pair[0], select = el("select", { "class": "dcgan-runs-" + axis.replace("_", "-"), "aria-label": pair[1] },
         meta.axes[axis].map(function (v) { return el("option", { value: String(v), text: valueText(axis, v) }); }));
+      if (meta.start && meta.start[axis] !== undefined) select.value = String(meta.start[axis]); // the preset's run
       select.addEventListener("change", function () { self.show(); });
       self.selects[axis] = select;
       rows.push(el("label", { "class": "dcgan-runs-row" }, [el("span", { text: pair[1] }), select]));

@@ -41,6 +41,7 @@ AXES = {
     "loss": ["non-saturating", "saturating"],
     "beta1": [0.5, 0.9],  # the paper's, Adam's default: chapter 8's experiment 1
 }
+START = {"loss": "non-saturating", "lr_g": 5e-4, "lr_d": 2e-4, "beta1": 0.5}  # mnist28's own: the panel shows it first
 N_FIXED, KEEP = 16, 5  # a 4x4 grid of G(fixed_z), kept KEEP times after step 0
 DECIMALS = 3  # the curves are drawn, not computed with: 3 decimals are plenty
 CURVE_EVERY = 4  # the curves of every 4th step: the panel draws 200 points per run, in a quarter of the bytes
@@ -110,7 +111,7 @@ def main(argv=None) -> Path:
     (args.out / "mnist28-grid.jpg").write_bytes(buffer.getvalue())
     meta = {"preset": "mnist28", "steps": args.steps, "seed": 0, "axes": AXES, "sample_steps": sample_steps,
             "curve_steps": list(range(CURVE_EVERY, args.steps + 1, CURVE_EVERY)),
-            "cell": list(cell), "sprite": "mnist28-grid.jpg",
+            "cell": list(cell), "sprite": "mnist28-grid.jpg", "start": START,
             "command": "python scripts/runs_grid.py --steps " + str(args.steps),
             "device": f"{cpu_name()}, 1 thread, torch {torch.__version__}",
             "runs": runs}
