@@ -19,9 +19,8 @@ from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from PIL import Image
-
 from gan2d_browser_seeds import _Handler, browser
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = ('<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="_static/dcgan-runs.css">'

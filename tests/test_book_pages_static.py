@@ -6,7 +6,6 @@ import time
 from urllib.parse import urljoin, urlparse
 
 import pytest
-
 from book_browser import REPO, build_book, serve, start_browser, toc_pages
 
 MAX_PAGE_BYTES = 5_000_000
@@ -47,7 +46,7 @@ def _requested(browser):
 
 
 def test_chapter_0_trains_in_the_page(browser, site):
-    html, url = site
+    _, url = site
     browser.get(urljoin(url, "book/00_gans_in_2d.html"))
     assert browser.execute_script("return document.querySelectorAll('.dcgan-gan2d').length") == 1
     assert not [r for r in _requested(browser) if TFJS in r], "TensorFlow.js waits until the reader comes near"
@@ -73,7 +72,7 @@ def test_chapter_8_runs_panel_switches_between_real_runs(browser, site):
     from selenium.webdriver.support.select import Select
 
     meta = json.loads((REPO / "_static" / "run-grid" / "mnist28-grid.json").read_text())
-    html, url = site
+    _, url = site
     browser.get(urljoin(url, "book/08_experiments_with_widgets.html"))
     data = [f"{RUNS}mnist28-grid.json", f"{RUNS}{meta['sprite']}"]
     assert not [r for r in _requested(browser) if r.endswith(tuple(data))], "the runs load when the reader reaches the panel"

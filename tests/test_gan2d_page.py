@@ -8,15 +8,21 @@ modes within a minute. ``test_book_pages_static.py`` checks the trainer on the b
 import json
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 import torch
-
 from book_browser import REPO, serve, start_browser
+
 from dcgan_tutorial import toy2d
-from dcgan_tutorial.toy2d import (d_probability, g_arrows, make_toy_gan, modes_covered, sample_target, step,
-                                  warped_grid)
+from dcgan_tutorial.toy2d import (
+    d_probability,
+    g_arrows,
+    make_toy_gan,
+    modes_covered,
+    sample_target,
+    step,
+    warped_grid,
+)
 
 STEPS = 5  # steps compared with PyTorch
 LOSS_RTOL = 1e-4  # float32 in both, summed in other orders: measured at most 3e-6 over these 5 steps
@@ -177,7 +183,7 @@ def test_every_control_changes_the_run(browser, site):
         assert after[2:] != baseline[2:], f"{what} did not change the losses"
         return after
 
-    q = lambda cls: root.find_element("css selector", f".dcgan-gan2d-{cls}")  # noqa: E731
+    q = lambda cls: root.find_element("css selector", f".dcgan-gan2d-{cls}")
     changed(lambda: Select(q("data")).select_by_value("moons"), "the data")
     assert root.get_attribute("data-modes") is None, "the moons have no modes to count"
     Select(q("data")).select_by_value("ring")
