@@ -120,8 +120,9 @@ class SampleFiles:
     grid: Optional[Path]  # None when stopped before the first image
     written: int
     in_grid: int
-    interrupted: bool  # Ctrl-C stopped it after a complete batch
+    interrupted: bool  # Ctrl-C (or SIGTERM, SIGHUP) stopped it after a complete batch
     asked: int = 0  # the number of images asked for
+    stop_signal: Optional[int] = None  # the signal that stopped it, if one did
 
     def describe(self, what: str = "") -> str:
         """One line for the person who asked: how many images (``what`` says of which class, from what), where."""
@@ -130,19 +131,40 @@ class SampleFiles:
         return f"{stopped}wrote {self.written} images{what} to {self.image_dir}/{grid}"
 
 
-class _CtrlC:
-    """Ctrl-C (SIGINT) sets ``requested`` instead of interrupting: the batch being written completes."""
+# Ctrl-C, and what a batch scheduler, `docker stop`, `kill` or a closed terminal sends (no SIGHUP on Windows)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
-    requested, previous = False, None
+
+class _CtrlC:
+    """Ctrl-C, SIGTERM or SIGHUP sets ``requested`` (and ``signum``) instead of interrupting: the batch being
+    written completes. A second signal gets the handler that was there before (``KeyboardInterrupt``, or the
+    end of the process); an ignored signal (SIGHUP under ``nohup``) stays ignored."""
+
+    requested, signum = False, None
 
     def __enter__(self):
+        self.previous = {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, lambda signum, frame: setattr(self, "requested", True))
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
+    def _handle(self, signum, frame):
+        if not self.requested:
+            self.requested, self.signum = True, signum
+            return
+        previous = self.previous.get(signum)  # a second signal: what would have happened without us
+        self.__exit__()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.raise_signal(signum)
+
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        self.previous = {}
 
 
 def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 0, class_index: Optional[int] = None,
@@ -150,9 +172,9 @@ def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 
     """``n`` images from G as ``out_dir/images/sample_*.png`` and a grid of at most ``GRID_MAX`` in ``out_dir/grid.png``.
 
     Draws and writes ``batch_size`` images at a time, so memory does not grow with ``n``; the same
-    seed gives the same images as ``sample_images``. Ctrl-C stops after the current batch: every
-    file written is complete. A conditional G draws class ``class_index``, or every class in turn
-    (the grid then has a row per class, unless ``nrow`` says otherwise).
+    seed gives the same images as ``sample_images``. Ctrl-C (or SIGTERM, SIGHUP) stops after the
+    current batch: every file written is complete. A conditional G draws class ``class_index``, or
+    every class in turn (the grid then has a row per class, unless ``nrow`` says otherwise).
     """
     sample_labels(G, 1, class_index)  # a bad class is an error before anything is written
     n_classes, device = n_classes_of(G), next(G.parameters()).device
@@ -174,4 +196,5 @@ def write_samples(G: nn.Module, n: int, out_dir: str | os.PathLike, seed: int = 
             written = stop
     grid = _write_grid(torch.stack(picked), Path(out_dir) / "grid.png",
                        nrow or (n_classes if class_index is None else None)) if picked else None
-    return SampleFiles(image_dir, grid, written, len(picked), written < n, n)
+    return SampleFiles(image_dir, grid, written, len(picked), written < n, n,
+                       ctrl_c.signum if written < n else None)

@@ -39,6 +39,7 @@ class GANState:
     speed: SpeedSettings = PLAIN  # how the step runs fast on this device (device.py)
     stop_requested: bool = False  # set it (a Stop button, Ctrl-C) to end training after this step
     interrupted: bool = False  # training ended because of a stop request
+    stop_signal: Optional[int] = None  # the signal that asked for it (signal.SIGINT, SIGTERM, SIGHUP), if one did
     fixed_labels: Optional[torch.Tensor] = None  # (n_fixed,) classes of the grid, for conditional models
     g_grads_only: bool = True  # g_step computes G's gradients only; False under DDP (distributed.py)
     # each optimiser's "loss.backward(); opt.step()": with its own loss scaler under fp16 (device.py)

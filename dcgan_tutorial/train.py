@@ -120,23 +120,45 @@ def stop_step(cfg: TrainConfig, steps_per_epoch: int) -> float:
     return min(limits)
 
 
-class _StopOnSigint:
-    """Turn Ctrl-C (SIGINT, a notebook's interrupt) into a stop request after the current step."""
+# Ctrl-C (a notebook's interrupt), and what a batch scheduler, `docker stop`, `kill` or a closed
+# terminal sends: each asks training to stop after the current step (SIGHUP does not exist on Windows)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class _StopOnSignal:
+    """Turn Ctrl-C, SIGTERM and SIGHUP into a stop request after the current step; a second signal ends it at once.
+
+    The first signal sets ``state.stop_requested`` and ``state.stop_signal``; the caller saves and
+    ends (the CLI exits with status 128 + the signal's number for SIGTERM and SIGHUP). A second
+    one gets the handler that was there before: Ctrl-C raises ``KeyboardInterrupt``, SIGTERM ends
+    the process. A signal that was ignored (SIGHUP under ``nohup``) stays ignored.
+    """
 
     def __init__(self, state: GANState):
-        self.state, self.previous = state, None
+        self.state, self.previous = state, {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame):
-        self.state.stop_requested = True
+        if self.state.stop_signal is None:
+            self.state.stop_requested, self.state.stop_signal = True, signum
+            return
+        previous = self.previous.get(signum)  # a second signal: what would have happened without us
+        self.__exit__()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.raise_signal(signum)
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        self.previous = {}
 
 
 def _flush(state: GANState, pending: list[tuple[int, dict]], callbacks: Sequence[Callback]) -> dict:
@@ -176,8 +198,9 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     """Train from ``state.step`` until ``train_cfg.steps``, ``.epochs`` or ``.time_budget`` is reached.
 
     Keeps a grid of G(fixed_z) every ``sample_every`` steps, appends D loss, G loss, D(x)
-    and D(G(z)) to ``state.history``, and calls each callback as that happens. Ctrl-C or
-    ``state.stop_requested = True`` ends it after the current step. Returns ``state``.
+    and D(G(z)) to ``state.history``, and calls each callback as that happens. Ctrl-C, SIGTERM,
+    SIGHUP or ``state.stop_requested = True`` end it after the current step (``state.stop_signal``
+    says which signal, if one did). Returns ``state``.
     """
     cfg = state.train_cfg
     steps_per_epoch = len(loader)
@@ -185,7 +208,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
     budget = cfg.time_budget if cfg.time_budget is not None else math.inf
     state.G.train()
     state.D.train()
-    state.interrupted = False  # a stop asked for before the loop starts is honoured at once
+    state.interrupted, state.stop_signal = False, None  # a stop asked for before the loop is honoured at once
     pending: list[tuple[int, dict]] = []
     saved_at = None
     total = None if math.isinf(last_step) else int(last_step)
@@ -212,7 +235,7 @@ def train_gan(state: GANState, loader: InMemoryLoader, callbacks: Sequence[Callb
             bar.set_postfix({k: f"{records[k][-1]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")})
         bar.update(n)
 
-    with _StopOnSigint(state):
+    with _StopOnSignal(state):
         while not done():
             epoch, offset = divmod(state.step, steps_per_epoch)
             for real, labels in loader.batches(epoch, offset):

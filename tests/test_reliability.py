@@ -444,7 +444,8 @@ def test_write_samples_match_sample_images(tmp_path):
     assert files.written == 150 and files.in_grid == 100 and not files.interrupted
 
 
-def test_write_samples_stops_after_the_batch_on_ctrl_c(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_write_samples_stops_after_the_batch_on_ctrl_c(name, tmp_path, monkeypatch):
     torch.manual_seed(0)
     G = Generator(nz=8, ngf=4, nc=1, image_size=28)
     calls, real = [], sample_module.generate
@@ -452,16 +453,33 @@ def test_write_samples_stops_after_the_batch_on_ctrl_c(tmp_path, monkeypatch):
     def generate(G, z, labels=None):
         calls.append(len(z))
         if len(calls) == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the second batch is made
+            os.kill(os.getpid(), getattr(signal, name))  # Ctrl-C (or docker stop) while the second batch is made
         return real(G, z, labels)
 
     monkeypatch.setattr(sample_module, "generate", generate)
     files = write_samples(G, 1000, tmp_path, batch_size=100)
     assert calls == [100, 100] and files.interrupted and files.written == 200
+    assert files.stop_signal == getattr(signal, name)
     written = sorted((tmp_path / "images").iterdir())
     assert len(written) == 200 and all(_read(p).shape == (28, 28) for p in written)  # each file complete
     assert files.in_grid == 20 and Image.open(tmp_path / "grid.png").size[0] > 0
     assert "stopped by request after 200 of 1000 images" in files.describe()
+
+
+def test_cli_sample_stopped_by_sigterm_exits_143_with_its_line(tmp_path, monkeypatch, capsys):
+    calls, real = [], sample_module.generate
+
+    def generate(G, z, labels=None):
+        calls.append(len(z))
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(G, z, labels)
+
+    monkeypatch.setattr(sample_module, "generate", generate)
+    code = main(["sample", "--pretrained", "mnist", "--n", "600", "--out", str(tmp_path), "--device", "cpu"])
+    assert code == 143 and calls == [256]
+    assert "stopped by request after 256 of 600 images" in capsys.readouterr().out
+    assert len(list((tmp_path / "images").iterdir())) == 256
 
 
 def test_grid_picks_give_a_conditional_grid_a_row_per_class():
