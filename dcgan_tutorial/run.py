@@ -29,7 +29,8 @@ from .data import InMemoryLoader, make_loader
 from .device import pick_device
 from .models import architecture
 from .presets import DEFAULT_PRESET, get_preset
-from .runfolder import RunFolder, RunFolderError, disk_full, ensure_writable, resolve_checkpoint_path
+from .runfolder import (RunFolder, RunFolderError, disk_full, ensure_writable, resolve_checkpoint_path,
+                        write_atomically)
 from .train import GANState, make_state, train_gan
 
 STOP_LIMITS = ("steps", "epochs", "time_budget")
@@ -141,7 +142,7 @@ def write_run_outputs(state: GANState, folder: RunFolder) -> None:
     """The curves (PNG and JSON) and the training GIF of a finished run."""
     viz.save_figure(viz.plot_history(state.history), folder.losses)
     viz.save_gif(state.samples, folder.gif)
-    folder.history.write_text(json.dumps(state.history))
+    write_atomically(folder.history, json.dumps(state.history).encode(), fsync=False)
 
 
 def train_run(plan: RunPlan, out: str | os.PathLike, *, device: torch.device | str = "auto", data_root=None,

@@ -6,6 +6,7 @@ images through ``generate``, so evaluation mode and class labels are handled in 
 """
 from __future__ import annotations
 
+import io
 import os
 import signal
 import threading
@@ -22,6 +23,7 @@ from . import distributed
 from .config import ConfigError
 from .data.pixels import unscale_images
 from .models import class_labels, n_classes_of
+from .runfolder import write_atomically
 
 
 @torch.no_grad()
@@ -83,19 +85,22 @@ def grid_picks(n: int) -> list[int]:
     return [i * n // k for i in range(k)]
 
 
+# each file is made in memory and written whole (runfolder.write_atomically): a full disk is one clear
+# DiskFullError and never leaves a half-written PNG
 def _write_images(pixels: torch.Tensor, image_dir: Path, start: int, width: int) -> list[Path]:
     paths = []
     for i, img in enumerate(pixels, start):
-        path = image_dir / f"sample_{i:0{width}d}.png"
-        to_pil_image(img).save(path)  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
-        paths.append(path)
+        buffer = io.BytesIO()
+        to_pil_image(img).save(buffer, format="png")  # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
+        paths.append(write_atomically(image_dir / f"sample_{i:0{width}d}.png", buffer.getbuffer(), fsync=False))
     return paths
 
 
 def _write_grid(images: torch.Tensor, path: Path, nrow: int | None) -> Path:
     nrow = nrow or max(1, round(len(images) ** 0.5))
-    save_image(images.cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
-    return path
+    buffer = io.BytesIO()
+    save_image(images.cpu(), buffer, format="png", nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    return write_atomically(path, buffer.getbuffer(), fsync=False)
 
 
 def save_samples(images: torch.Tensor, out_dir: str | os.PathLike, nrow: int | None = None) -> list[Path]:

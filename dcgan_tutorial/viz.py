@@ -1,6 +1,7 @@
 """Pictures: sample grids, training curves, and an animation of the fixed-noise grids."""
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Optional, Sequence
@@ -12,6 +13,8 @@ import torch
 from matplotlib import animation
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
+
+from .runfolder import write_atomically
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
@@ -86,12 +89,13 @@ def plot_history(history: dict, window: int = 25):
 
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Save a matplotlib figure as PNG and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    """Save a matplotlib figure as PNG and close it (a full disk: ``DiskFullError``, no half-written file)."""
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return write_atomically(path, buffer.getbuffer(), fsync=False)
 
 
 def save_gif(samples: Sequence[tuple[int, torch.Tensor]], path: str | os.PathLike,
@@ -100,10 +104,9 @@ def save_gif(samples: Sequence[tuple[int, torch.Tensor]], path: str | os.PathLik
     if not samples:
         raise ValueError("no samples to animate: train first (train_gan keeps them in state.samples)")
     frames = [to_pil_image(image_grid(images, nrow)) for _, images in samples]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
-    return path
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
+    return write_atomically(path, buffer.getbuffer(), fsync=False)
 
 
 def animate_samples(samples: Sequence[tuple[int, torch.Tensor]], nrow: int = 8, interval: int = 300):
