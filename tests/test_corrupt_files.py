@@ -50,8 +50,23 @@ def test_damaged_extracted_file_is_reported_as_damaged(data_root, tmp_path):
             (raw / name).write_bytes(f.read())
     full = (raw / "train-images-idx3-ubyte").read_bytes()
     (raw / "train-images-idx3-ubyte").write_bytes(full[:5000])
-    with pytest.raises(DatasetCorruptError, match="could not be read .* they are damaged"):
+    with pytest.raises(DatasetCorruptError, match=r"train-images-idx3-ubyte could not be read: it is not a complete "
+                                                  r"IDX file of images .* it is damaged"):
         load_images("mnist", tmp_path, download=False)
+    with gzip.open(data_root / "MNIST" / "raw" / "train-images-idx3-ubyte.gz") as f:  # its original beside it
+        (raw / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(f.read()))
+    images, _ = load_images("mnist", tmp_path, download=False, verify=False)  # the complete .gz is read instead
+    assert images.shape == (60000, 1, 28, 28)
+
+
+def test_a_gz_that_is_not_mnist_is_damaged_only_when_its_checksum_is_skipped(data_root, tmp_path):
+    raw = _copy_mnist(data_root, tmp_path)
+    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"not an IDX file"))
+    with pytest.raises(DatasetCorruptError, match="failed the checksum check"):
+        load_images("mnist", tmp_path, train=False, download=False)
+    with pytest.raises(DatasetCorruptError, match=r"t10k-labels-idx1-ubyte.gz could not be read \(not a complete "
+                                                  r"IDX file of labels\): it is damaged"):
+        load_images("mnist", tmp_path, train=False, download=False, verify=False)
 
 
 def test_partial_dataset_lists_every_expected_file(data_root, tmp_path):
