@@ -17,9 +17,12 @@ MARKER = Path(__file__).with_name("PAYLOAD_RAN")
 
 
 def _copy_mnist(data_root, dst):
-    shutil.copytree(data_root / "MNIST" / "raw", dst / "MNIST" / "raw",
-                    ignore=shutil.ignore_patterns("*-ubyte"))  # the .gz files only
-    return dst / "MNIST" / "raw"
+    """A writable copy of the .gz files only (the data may be read-only, and may hold extracted files)."""
+    raw = dst / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in (data_root / "MNIST" / "raw").glob("*.gz"):
+        shutil.copyfile(gz, raw / gz.name)
+    return raw
 
 
 def test_truncated_gz_is_named_with_the_fix(data_root, tmp_path):

@@ -3,10 +3,10 @@
 Files: ``ROOT/MNIST/raw/*.gz`` and ``ROOT/FashionMNIST/raw/*.gz``. They are decompressed in
 memory: nothing is written next to them, so a read-only folder shared by a course works.
 Extracted files beside them (``train-images-idx3-ubyte``, as torchvision leaves them) are read
-instead when they are complete. With a ``limit``, only the first images are read. Missing files are downloaded (the ``.gz`` only) when a network
-is there and the folder can be written. The ``.gz`` files are checked against torchvision's
-MD5 checksums first: only a file that fails its checksum, or an extracted file whose size does
-not match its own header, is called damaged.
+instead when they are complete. With a ``limit``, only the first images are read. Missing
+files are downloaded by torchvision when a network is there and the folder can be written. The
+``.gz`` files are checked against torchvision's MD5 checksums first: only a file that fails its
+checksum, or an IDX file that does not hold what its own header says, is called damaged.
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from typing import Optional
 import numpy as np
 import torch
 import torchvision
-from torchvision.datasets.utils import check_integrity, download_url
+from torchvision.datasets.utils import check_integrity
 
 from .errors import DATA_ENV, DatasetCorruptError, DatasetNotFoundError
 
-# name -> (torchvision class: its mirrors and MD5s, folder under the root, raw files it reads)
+# name -> (torchvision class: its download and MD5s, folder under the root, raw files it reads)
 _IDX_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -69,8 +69,9 @@ def check_dataset_files(name: str, root: Path) -> None:
         )
 
 
-def _download(name: str, root: Path, missing: list[str]) -> None:
-    """Fetch the missing ``.gz`` files from torchvision's mirrors into ``ROOT/<folder>/raw`` (nothing extracted)."""
+def _download(name: str, root: Path, missing: list[str], train: bool) -> None:
+    """Let torchvision fetch the dataset into ``ROOT/<folder>/raw`` (it also extracts the files there, so its
+    own reader, shown in the book, finds them); a folder that cannot be written is said to be one."""
     cls, folder, _ = DATASET_SOURCES[name]
     raw = root / folder / "raw"
     try:  # a read-only folder (a course's shared data): say so instead of failing inside a download
@@ -83,18 +84,11 @@ def _download(name: str, root: Path, missing: list[str]) -> None:
             f"written ({err.strerror}), so they cannot be downloaded there. Put them in {raw}, or point "
             f"--data-root DIR (or {DATA_ENV}=DIR) at a folder that holds {folder}/raw or that you can write to."
         ) from err
-    md5s = dict(cls.resources)
-    for filename in missing:
-        errors = []
-        for mirror in cls.mirrors:
-            try:
-                download_url(f"{mirror}{filename}", str(raw), filename, md5s[filename])
-                break
-            except Exception as err:  # no network, a proxy, a mirror down...
-                errors.append(err)
-        else:
-            first = (str(errors[-1]).strip().splitlines() or [type(errors[-1]).__name__])[0]
-            raise DatasetNotFoundError(_missing_message(name, root, first)) from errors[-1]
+    try:
+        cls(root=str(root), train=train, download=True)
+    except Exception as err:  # no network, a proxy, a mirror down...
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise DatasetNotFoundError(_missing_message(name, root, first)) from err
 
 
 IDX_MAGIC = {"images": 0x803, "labels": 0x801}  # unsigned bytes; 3 dimensions (N, 28, 28) or 1 (N,)
@@ -150,13 +144,13 @@ def load_mnist(name: str, root: Path, train: bool = True, download: bool = True,
     """MNIST or Fashion-MNIST (``name``): images (N, 1, 28, 28) uint8, labels (N,) int64."""
     _, folder, files = DATASET_SOURCES[name]
     raw, split = root / folder / "raw", "train" if train else "t10k"
+    if verify:
+        check_dataset_files(name, root)
     missing = [f for f in files if f.startswith(split) and not _present(raw, f)]  # this split's two files
     if missing:
         if not download:
             raise DatasetNotFoundError(_missing_message(name, root, "downloading is switched off"))
-        _download(name, root, missing)
-    if verify:
-        check_dataset_files(name, root)
+        _download(name, root, missing, train)
     images = _read_idx(raw, f"{split}-images-idx3-ubyte.gz", "images", limit)  # only the first ``limit``
     labels = _read_idx(raw, f"{split}-labels-idx1-ubyte.gz", "labels", limit)
     if len(images) != len(labels):
