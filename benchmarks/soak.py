@@ -1,18 +1,22 @@
-"""Soak test (not in CI): training runs killed with SIGKILL at random moments, resumed until done,
-end bit-identical to one uninterrupted run on the CPU.
+"""Soak test (not in CI): training runs killed with SIGKILL or stopped with SIGTERM at random
+moments, resumed until done, end bit-identical to one uninterrupted run on the CPU.
 
     python benchmarks/soak.py --kills 20 --data-root DIR     # writes benchmarks/results/soak_cpu.json
 
 One reference run trains ``--steps`` steps without a break. The soak run trains the same
-flags into another folder; each attempt is killed with SIGKILL (no clean-up of any kind
-runs) at a random moment: one kill in five while it starts up (Python, the checkpoint, the
-data), the others while it trains, saves or writes its outputs. The next attempt continues
-with ``--resume`` from the last complete checkpoint (or starts afresh when none was written
-yet). After ``--kills`` kills, the last attempt runs to the end. Checked: after every kill the checkpoint is readable and the folder's lock is
-taken over; at the end both checkpoints hold the same step, history, RNG states and, tensor
-by tensor, the same G, D and optimiser state, and no temporary file is left.
-Checkpoints come every ``--checkpoint-every`` steps and every ``--checkpoint-minutes``, so
-kills land before, during and after saves of both kinds.
+flags into another folder; each attempt gets, at a random moment, SIGKILL (no clean-up of any
+kind runs) or SIGTERM (what a batch scheduler, ``docker stop`` or ``kill`` sends: training
+stops after the current step, writes its checkpoint and exits with status 143; while Python
+starts, or after the last step, the signal still ends the process at once). One signal in five
+comes while it starts up (Python, the checkpoint, the data), the others while it trains, saves
+or writes its outputs. The next attempt continues with ``--resume`` from the last complete
+checkpoint (or starts afresh when none was written yet). After ``--kills`` signals, the last
+attempt runs to the end. Checked: after every signal the checkpoint is readable and the
+folder's lock is taken over; a run that SIGTERM stopped cleanly printed one line naming the
+step, and its checkpoint holds that step; at the end both checkpoints hold the same step,
+history, RNG states and, tensor by tensor, the same G, D and optimiser state, and no temporary
+file is left. Checkpoints come every ``--checkpoint-every`` steps and every
+``--checkpoint-minutes``, so signals land before, during and after saves of both kinds.
 """
 from __future__ import annotations
 
@@ -54,7 +58,8 @@ def same(a, b, where: str = "") -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kills", type=int, default=20, help="SIGKILLs to deliver before letting a run finish")
+    parser.add_argument("--kills", type=int, default=20, help="signals (SIGKILL or SIGTERM, drawn at random) to "
+                        "deliver before letting a run finish")
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--limit", type=int, default=512, help="MNIST images (512 / batch 32 = 16 steps an epoch)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -94,7 +99,7 @@ def main() -> int:
         before = read_checkpoint(soak)["step"] if resume else 0
         proc = subprocess.Popen(train + ["--out", str(soak)] + resume, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        phase = None
+        phase, sig = None, rng.choice((signal.SIGKILL, signal.SIGTERM))
         if kills < args.kills and before < args.steps:  # a run killed after its last step just finishes
             if rng.random() < 0.2:  # one kill in five while Python starts, loads the checkpoint and the data
                 phase, delay = "start-up", rng.uniform(0.0, startup_seconds)
@@ -104,18 +109,29 @@ def main() -> int:
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(sig)
         stdout, stderr = proc.communicate()
-        if proc.returncode == -signal.SIGKILL:
+        if proc.returncode in (-signal.SIGKILL, -signal.SIGTERM, 128 + signal.SIGTERM):
             kills += 1
             try:
-                after = read_checkpoint(soak)["step"] if (soak / "checkpoint.pt").exists() else 0
+                data = read_checkpoint(soak) if (soak / "checkpoint.pt").exists() else None
             except CheckpointError as err:
-                print(f"FAIL: checkpoint unreadable after a kill: {err}", flush=True)
+                print(f"FAIL: checkpoint unreadable after {sig.name}: {err}", flush=True)
                 return 1
-            log.append({"attempt": attempts, "phase": phase, "killed_after_s": round(delay, 2), "from_step": before,
-                        "checkpoint_step_after": after})
-            print(f"kill {kills} ({phase}, after {delay:.2f} s): checkpoint {before} -> {after}", flush=True)
+            after = data["step"] if data else 0
+            if proc.returncode == 128 + signal.SIGTERM:  # stopped cleanly: one line, the checkpoint of that step
+                line = (stdout.strip().splitlines() or [""])[-1]
+                said = line.split(": step ")[1].split(",")[0] if ": step " in line else None
+                if (not line.startswith("stopped by SIGTERM") or said != str(after) or stderr.strip()
+                        or data["history"]["step"][-1] != after):
+                    print(f"FAIL: SIGTERM stop at checkpoint step {after} said {line!r}, stderr {stderr[-300:]!r}",
+                          flush=True)
+                    return 1
+            ended = {-signal.SIGKILL: "killed", -signal.SIGTERM: "ended by the signal", 143: "stopped cleanly, 143"}
+            log.append({"attempt": attempts, "signal": sig.name, "phase": phase, "after_s": round(delay, 2),
+                        "ended": ended[proc.returncode], "from_step": before, "checkpoint_step_after": after})
+            print(f"signal {kills}: {sig.name} ({phase}, after {delay:.2f} s, {ended[proc.returncode]}): "
+                  f"checkpoint {before} -> {after}", flush=True)
             continue
         if proc.returncode != 0:
             print(f"FAIL: attempt {attempts} exited {proc.returncode}: {stderr.strip()[-500:]}", flush=True)
@@ -138,7 +154,8 @@ def main() -> int:
     leftovers = sorted(str(p.relative_to(soak)) for p in soak.rglob("*") if p.name.endswith(".tmp") or
                        p.name.startswith(".lock"))
     record = {
-        "what": "training runs killed with SIGKILL at random moments and resumed, against one uninterrupted run",
+        "what": "training runs killed with SIGKILL or stopped with SIGTERM at random moments and resumed, against "
+                "one uninterrupted run",
         "machine": hardware_name(torch.device("cpu")),
         "torch": torch.__version__,
         "python": sys.version.split()[0],
@@ -150,6 +167,11 @@ def main() -> int:
                                                                                         "DATA"),
         "threads": 1,
         "kills": kills,
+        "sigkill": sum(1 for e in log if e.get("signal") == "SIGKILL"),
+        "sigterm": sum(1 for e in log if e.get("signal") == "SIGTERM"),
+        "sigterm_stopped_cleanly_143": sum(1 for e in log if e.get("ended") == "stopped cleanly, 143"),
+        "sigterm_ended_at_once": sum(1 for e in log if e.get("signal") == "SIGTERM" and
+                                     e.get("ended") == "ended by the signal"),  # before the loop, or after it
         "attempts": attempts,
         "kills_during_start_up": sum(1 for e in log if e.get("phase") == "start-up"),
         "kills_during_training": sum(1 for e in log if e.get("phase") == "training"),
@@ -167,7 +189,8 @@ def main() -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
     ok = not differences and not leftovers
-    print(f"{'PASS' if ok else 'FAIL'}: {kills} kills over {attempts} attempts; final checkpoint "
+    print(f"{'PASS' if ok else 'FAIL'}: {kills} signals ({record['sigkill']} SIGKILL, {record['sigterm']} SIGTERM) over "
+          f"{attempts} attempts; final checkpoint "
           f"{'bit-identical' if not differences else 'DIFFERS'} ({len(differences)} differences); "
           f"leftovers {leftovers}; wrote {args.json}", flush=True)
     return 0 if ok else 1
