@@ -13,9 +13,10 @@ or writes its outputs. The next attempt continues with ``--resume`` from the las
 checkpoint (or starts afresh when none was written yet). After ``--kills`` signals, the last
 attempt runs to the end. Checked: after every signal the checkpoint is readable and the
 folder's lock is taken over; a run that SIGTERM stopped cleanly printed one line naming the
-step, and its checkpoint holds that step; at the end both checkpoints hold the same step,
-history, RNG states and, tensor by tensor, the same G, D and optimiser state, and no temporary
-file is left. Checkpoints come every ``--checkpoint-every`` steps and every
+step, and its checkpoint holds that step; every soak run that reaches the last step (the final
+one, and any that ended before its signal came, after which a new one starts) holds the
+reference's step, history, RNG states and, tensor by tensor, the same G, D and optimiser
+state, and no temporary file is left. Checkpoints come every ``--checkpoint-every`` steps and every
 ``--checkpoint-minutes``, so signals land before, during and after saves of both kinds.
 """
 from __future__ import annotations
@@ -39,6 +40,9 @@ sys.path.insert(0, str(REPO))
 
 from dcgan_tutorial.checkpoint import CheckpointError, read_checkpoint  # noqa: E402
 from dcgan_tutorial.device import hardware_name  # noqa: E402
+
+
+KEYS = ("step", "epoch", "G", "D", "opt_g", "opt_d", "history", "rng", "fixed_z")  # compared tensor by tensor
 
 
 def same(a, b, where: str = "") -> list[str]:
@@ -93,6 +97,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     soak, kills, attempts, completed, log = work / "soak", 0, 0, 0, []
+    run_signals = checked_signals = 0  # signals the current soak run went through; those of completed runs
     while True:
         attempts += 1
         resume = ["--resume", str(soak)] if (soak / "checkpoint.pt").exists() else []
@@ -112,7 +117,7 @@ def main() -> int:
                 proc.send_signal(sig)
         stdout, stderr = proc.communicate()
         if proc.returncode in (-signal.SIGKILL, -signal.SIGTERM, 128 + signal.SIGTERM):
-            kills += 1
+            kills, run_signals = kills + 1, run_signals + 1
             try:
                 data = read_checkpoint(soak) if (soak / "checkpoint.pt").exists() else None
             except CheckpointError as err:
@@ -139,18 +144,20 @@ def main() -> int:
         if kills >= args.kills:
             break
         # it ended before its kill moment: check this completed run, then start a new one to go on killing
-        log.append({"attempt": attempts, "finished_before_kill": True, "from_step": before})
-        differences = same(read_checkpoint(work / "reference")["G"], read_checkpoint(soak)["G"])
+        log.append({"attempt": attempts, "finished_before_kill": True, "from_step": before,
+                    "signals_in_this_run": run_signals})
+        reference, result = read_checkpoint(work / "reference"), read_checkpoint(soak)
+        differences = [d for k in KEYS for d in same(reference[k], result[k], k)]
         if differences:
             print(f"FAIL: a completed soak run differs from the reference in {differences[:5]}", flush=True)
             return 1
-        completed += 1
+        print(f"run {completed + 1} completed through {run_signals} signals: bit-identical", flush=True)
+        completed, run_signals, checked_signals = completed + 1, 0, checked_signals + run_signals
         soak.rename(work / f"soak_completed_{completed}")
         startup_seconds, train_seconds = 0.8 * startup_seconds, 0.8 * train_seconds  # the machine got faster
 
     reference, result = read_checkpoint(work / "reference"), read_checkpoint(soak)
-    keys = ("step", "epoch", "G", "D", "opt_g", "opt_d", "history", "rng", "fixed_z")
-    differences = [d for k in keys for d in same(reference[k], result[k], k)]
+    differences = [d for k in KEYS for d in same(reference[k], result[k], k)]
     leftovers = sorted(str(p.relative_to(soak)) for p in soak.rglob("*") if p.name.endswith(".tmp") or
                        p.name.startswith(".lock"))
     record = {
@@ -176,7 +183,10 @@ def main() -> int:
         "kills_during_start_up": sum(1 for e in log if e.get("phase") == "start-up"),
         "kills_during_training": sum(1 for e in log if e.get("phase") == "training"),
         "kills_before_first_checkpoint": sum(1 for e in log if e.get("checkpoint_step_after") == 0),
-        "earlier_runs_completed_and_checked": completed,  # runs that ended before their kill moment (G compared)
+        # runs that ended before their kill moment, each compared with the reference like the final one
+        "earlier_runs_completed_and_checked": completed,
+        "signals_in_earlier_runs": checked_signals,
+        "signals_in_final_run": run_signals,
         "reference_seconds": reference_times,
         # the kill moments are drawn over these (the reference's, shrunk by 0.8 after each run that outran its kill)
         "kill_window_seconds": {"start_up": round(startup_seconds, 1), "training": round(train_seconds, 1)},
