@@ -199,8 +199,8 @@ def main() -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
     ok = not differences and not leftovers
-    print(f"{'PASS' if ok else 'FAIL'}: {kills} signals ({record['sigkill']} SIGKILL, {record['sigterm']} SIGTERM) over "
-          f"{attempts} attempts; final checkpoint "
+    print(f"{'PASS' if ok else 'FAIL'}: {kills} signals ({record['sigkill']} SIGKILL, {record['sigterm']} SIGTERM) "
+          f"over {attempts} attempts; final checkpoint "
           f"{'bit-identical' if not differences else 'DIFFERS'} ({len(differences)} differences); "
           f"leftovers {leftovers}; wrote {args.json}", flush=True)
     return 0 if ok else 1

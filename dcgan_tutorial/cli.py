@@ -9,7 +9,6 @@ it, read from the parser itself.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -219,35 +218,27 @@ def _plan(args):
 def _train(args) -> int:
     from . import viz
     from .run import train_run
+    from .runfolder import exit_status
 
     viz.use_headless_backend()
     plan = _plan(args)
     result = train_run(plan, args.out, device=args.device, data_root=args.data_root, limit=args.limit,
                        download=not args.no_download, overwrite=args.overwrite, keep=args.keep,
                        progress=not args.no_progress)
-    state, folder = result.state, result.folder
     if result.rank != 0:
-        return _stop_status(state.stop_signal)
-    how = "stopped by request" if state.interrupted else "done"
-    if state.stop_signal not in (None, signal.SIGINT):  # a scheduler, docker stop, kill: how to go on
-        how = f"stopped by {signal.Signals(state.stop_signal).name} (continue with --resume {folder.root})"
-    print(f"{how}: step {state.step}, epoch {state.epoch}, {result.seconds:.1f} s; wrote {folder.checkpoint}, "
+        return exit_status(result.state.stop_signal)
+    state, folder = result.state, result.folder
+    print(f"{result.ended}: step {state.step}, epoch {state.epoch}, {result.seconds:.1f} s; wrote {folder.checkpoint}, "
           f"{folder.losses}, {folder.gif}, {folder.progress}/", flush=True)
     if result.world_size > 1:
         print(f"{result.world_size} ranks hold identical G and D weights: {result.ranks_agree}", flush=True)
-    return _stop_status(state.stop_signal)
-
-
-def _stop_status(signum: Optional[int]) -> int:
-    """The exit status of a command that stopped early and cleanly: 0 for Ctrl-C (the person asked), and
-    128 + the signal's number for SIGTERM (143) or SIGHUP (129), as a shell reports a process the signal ended."""
-    return 0 if signum in (None, signal.SIGINT) else 128 + signum
+    return exit_status(state.stop_signal)
 
 
 def _sample(args) -> int:
     from .device import pick_device
     from .pretrained import load_generator_source
-    from .runfolder import ensure_writable
+    from .runfolder import ensure_writable, exit_status
     from .sample import write_samples
 
     out = ensure_writable(args.out)
@@ -255,7 +246,7 @@ def _sample(args) -> int:
     files = write_samples(G, args.n, out, args.seed, args.class_index)  # a batch at a time; Ctrl-C, SIGTERM stop
     which = "" if args.class_index is None else f" of class {args.class_index}"
     print(files.describe(f"{which} from {what}"))
-    return _stop_status(files.stop_signal)
+    return exit_status(files.stop_signal)
 
 
 def _evaluate(args) -> int:
@@ -273,8 +264,7 @@ def _evaluate(args) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input, 143 or 129 stopped
-    cleanly by SIGTERM or SIGHUP).
+    """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input, 143 SIGTERM, 129 SIGHUP).
 
     Each kind of error the package raises on purpose is one line on stderr; anything else is a
     bug and keeps its traceback.

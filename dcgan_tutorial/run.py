@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,8 @@ from .data import InMemoryLoader, make_loader
 from .device import pick_device
 from .models import architecture
 from .presets import DEFAULT_PRESET, get_preset
-from .runfolder import (RunFolder, RunFolderError, disk_full, ensure_writable, resolve_checkpoint_path,
-                        write_atomically)
+from .runfolder import (RunFolder, RunFolderError, disk_full, ensure_writable, exit_status,
+                        resolve_checkpoint_path, write_atomically)
 from .train import GANState, make_state, train_gan
 
 STOP_LIMITS = ("steps", "epochs", "time_budget")
@@ -136,6 +137,14 @@ class RunResult:
     rank: int = 0
     world_size: int = 1
     ranks_agree: bool = True
+
+    @property
+    def ended(self) -> str:
+        """How training ended, in words: done, stopped by request, or by a signal (with how to go on)."""
+        if exit_status(self.state.stop_signal):  # SIGTERM, SIGHUP: a scheduler, docker stop, kill
+            name = signal.Signals(self.state.stop_signal).name
+            return f"stopped by {name} (continue with --resume {self.folder.root})"
+        return "stopped by request" if self.state.interrupted else "done"
 
 
 def write_run_outputs(state: GANState, folder: RunFolder) -> None:

@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -163,6 +164,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def exit_status(stop_signal: Optional[int]) -> int:
+    """The exit status of a command a signal stopped cleanly: 0 for none or Ctrl-C (the person asked), else 128 +
+    the signal's number (SIGTERM 143, SIGHUP 129), as a shell reports a process that signal ended."""
+    return 0 if stop_signal in (None, signal.SIGINT) else 128 + stop_signal
 
 
 class RunFolderBusy(RunFolderError):
