@@ -29,6 +29,7 @@ writes ``benchmarks/results/emoji_tricks.json`` and ``emoji_tricks.txt``; ``--sh
 to ``dcgan_tutorial/assets/results/emoji_tricks.json`` for the book. It saves after every run and,
 given the same ``--out``, skips the runs already there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tricks.py beside this file
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent)
+)  # tricks.py beside this file
 from tricks import in_processes  # noqa: E402
 
 from dcgan_tutorial import load_images, train_gan, train_step  # noqa: E402
@@ -60,13 +63,31 @@ from dcgan_tutorial.tricks.fid_tracker import ReferenceFID, evaluated_generator 
 
 BASELINE = "baseline"
 BASE_MODEL = {"image_size": 32, "ngf": 32, "ndf": 32}
-BASE_TRAIN = {"dataset": "emoji", "batch_size": 64, "lr_g": 5e-4, "lr_d": 2e-4, "ema_decay": 0.999}
+BASE_TRAIN = {
+    "dataset": "emoji",
+    "batch_size": 64,
+    "lr_g": 5e-4,
+    "lr_d": 2e-4,
+    "ema_decay": 0.999,
+}
 # name: (ModelConfig overrides, TrainConfig overrides, what it is); the tricks' values are tricks.py's
 VARIANTS = {
-    BASELINE: ({}, {}, "32x32 colour DCGAN, ngf = ndf = 32, batch 64, lr_G 5e-4, lr_D 2e-4"),
-    "diffaugment": ({}, {"diffaugment": True}, "DiffAugment: translation 1/8 + cutout 1/2"),
+    BASELINE: (
+        {},
+        {},
+        "32x32 colour DCGAN, ngf = ndf = 32, batch 64, lr_G 5e-4, lr_D 2e-4",
+    ),
+    "diffaugment": (
+        {},
+        {"diffaugment": True},
+        "DiffAugment: translation 1/8 + cutout 1/2",
+    ),
     "r1": ({}, {"r1_gamma": 1.0}, "R1 penalty on reals, gamma 1"),
-    "cond": ({"arch": "cond", "n_classes": 9}, {}, "conditioned on the Unicode group (9 classes)"),
+    "cond": (
+        {"arch": "cond", "n_classes": 9},
+        {},
+        "conditioned on the Unicode group (9 classes)",
+    ),
     "wide": ({"ngf": 64, "ndf": 64}, {}, "twice as wide: ngf = ndf = 64"),
 }
 EMA_NOTE = "EMA of G's weights, decay 0.999, BatchNorm re-estimated: the baseline runs' averaged G"
@@ -78,9 +99,21 @@ SHIPPED = Path("dcgan_tutorial/assets/results/emoji_tricks.json")
 
 def plan(name: str, steps: int, seed: int):
     model_over, train_over, _ = VARIANTS[name]
-    train = {**BASE_TRAIN, **train_over, "seed": seed, "sample_every": steps + 1, "log_every": 50,
-             "checkpoint_every": steps + 1, "checkpoint_minutes": None}
-    return plan_run("mnist28", model={**BASE_MODEL, **model_over}, train=train, limits={"steps": steps})
+    train = {
+        **BASE_TRAIN,
+        **train_over,
+        "seed": seed,
+        "sample_every": steps + 1,
+        "log_every": 50,
+        "checkpoint_every": steps + 1,
+        "checkpoint_minutes": None,
+    }
+    return plan_run(
+        "mnist28",
+        model={**BASE_MODEL, **model_over},
+        train=train,
+        limits={"steps": steps},
+    )
 
 
 _DATA: dict = {}  # per process: the emoji and the classifier's reference features, made once
@@ -92,8 +125,14 @@ def data() -> dict:
         held_out, _ = load_images("emoji", train=False, image_size=32)
         classifier = load_classifier("emoji")
         reference = ReferenceFID(train, classifier)
-        _DATA.update(train=train, labels=train_labels, held_out=held_out, classifier=classifier,
-                     reference=reference, held_out_fid=reference(held_out))
+        _DATA.update(
+            train=train,
+            labels=train_labels,
+            held_out=held_out,
+            classifier=classifier,
+            reference=reference,
+            held_out_fid=reference(held_out),
+        )
     return _DATA
 
 
@@ -106,26 +145,50 @@ def run_job(job: tuple) -> tuple:
     start = time.perf_counter()
     train_gan(state, loader, progress=False)
     seconds = time.perf_counter() - start
-    mix = d["labels"][torch.randperm(len(d["labels"]), generator=torch.Generator().manual_seed(1))]
-    run = {"seed": seed, "steps": state.step, "train_seconds": seconds, "held_out_fid": d["held_out_fid"]}
-    for prefix, G in (("", state.G), ("ema_", evaluated_generator(state))):  # as trained; the EMA copy
+    mix = d["labels"][
+        torch.randperm(
+            len(d["labels"]), generator=torch.Generator().manual_seed(1)
+        )
+    ]
+    run = {
+        "seed": seed,
+        "steps": state.step,
+        "train_seconds": seconds,
+        "held_out_fid": d["held_out_fid"],
+    }
+    for prefix, G in (
+        ("", state.G),
+        ("ema_", evaluated_generator(state)),
+    ):  # as trained; the EMA copy
         fakes = generator_samples(G, len(d["train"]), seed=1, labels=mix)
         memo = memorisation_check(fakes, d["train"], d["held_out"])
-        run.update({f"{prefix}fid": d["reference"](fakes),
-                    f"{prefix}median_nn_distance": float(memo.sample_distances.median()),
-                    f"{prefix}closer_than_any_held_out": memo.closer_than_any_held_out,
-                    f"{prefix}group_counts": class_coverage(fakes, d["classifier"]).counts})
+        run.update(
+            {
+                f"{prefix}fid": d["reference"](fakes),
+                f"{prefix}median_nn_distance": float(
+                    memo.sample_distances.median()
+                ),
+                f"{prefix}closer_than_any_held_out": memo.closer_than_any_held_out,
+                f"{prefix}group_counts": class_coverage(
+                    fakes, d["classifier"]
+                ).counts,
+            }
+        )
     run["held_out_median_nn_distance"] = float(memo.held_out_distances.median())
     return name, run
 
 
-def steps_per_second(names: list[str], warmup: int = 5, steps: int = 30, repeats: int = 2) -> dict:
+def steps_per_second(
+    names: list[str], warmup: int = 5, steps: int = 30, repeats: int = 2
+) -> dict:
     """Training steps/s of each variant: the median of ``repeats`` timings, interleaved across variants."""
     setups = {n: prepare_run(plan(n, 10**6, 0), "cpu") for n in names}
     timings = {n: [] for n in names}
     for _ in range(repeats):
         for name, (state, loader) in setups.items():
-            batches = itertools.chain.from_iterable(loader.batches(e) for e in itertools.count())  # 19 per epoch
+            batches = itertools.chain.from_iterable(
+                loader.batches(e) for e in itertools.count()
+            )  # 19 per epoch
             for i in range(warmup + steps):
                 if i == warmup:
                     start = time.perf_counter()
@@ -142,13 +205,24 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
         return min(max(x, 0.0), 1.0)
     if x > (a + 1) / (a + b + 2):
         return 1 - _incomplete_beta(b, a, 1 - x)
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1 - x)) / a
+    front = (
+        math.exp(
+            math.lgamma(a + b)
+            - math.lgamma(a)
+            - math.lgamma(b)
+            + a * math.log(x)
+            + b * math.log(1 - x)
+        )
+        / a
+    )
     c, d, f = 1.0, 1 - (a + b) * x / (a + 1), 0.0
     d = 1 / (d if abs(d) > 1e-30 else 1e-30)
     f = d
     for m in range(1, 300):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
             d = 1 + numerator * d
             d = 1 / (d if abs(d) > 1e-30 else 1e-30)
             c = 1 + numerator / c
@@ -164,8 +238,10 @@ def welch(a: list[float], b: list[float]) -> dict:
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     diff, se = statistics.mean(a) - statistics.mean(b), math.sqrt(va + vb)
     t = diff / se
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    p = _incomplete_beta(df / 2, 0.5, df / (df + t * t))  # two-sided, Student's t with df degrees of freedom
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    p = _incomplete_beta(
+        df / 2, 0.5, df / (df + t * t)
+    )  # two-sided, Student's t with df degrees of freedom
     return {"difference": diff, "standard_error": se, "t": t, "df": df, "p": p}
 
 
@@ -185,9 +261,14 @@ def mnist_verdicts(path: Path) -> dict:
     for ours, theirs in MNIST_NAMES.items():
         fids = [r["fid_last"] for r in results[theirs]["runs"]]
         test = welch(fids, base)
-        out[ours] = {"fids": fids, "baseline_fids": base, "test": test, "verdict": verdict(test),
-                     "steps_per_s": results[theirs].get("steps_per_s"),
-                     "baseline_steps_per_s": results[BASELINE].get("steps_per_s")}
+        out[ours] = {
+            "fids": fids,
+            "baseline_fids": base,
+            "test": test,
+            "verdict": verdict(test),
+            "steps_per_s": results[theirs].get("steps_per_s"),
+            "baseline_steps_per_s": results[BASELINE].get("steps_per_s"),
+        }
     return out
 
 
@@ -203,7 +284,12 @@ def summarise(record: dict) -> None:
         ema_runs = []
         for r in base_runs:  # the EMA measurements in place of the trained G's
             run = {k: v for k, v in r.items() if not k.startswith("ema_")}
-            ema_runs.append({**run, **{k[4:]: v for k, v in r.items() if k.startswith("ema_")}})
+            ema_runs.append(
+                {
+                    **run,
+                    **{k[4:]: v for k, v in r.items() if k.startswith("ema_")},
+                }
+            )
         results["ema"] = {"runs": ema_runs}
         if "steps_per_s" in results[BASELINE]:
             results["ema"]["steps_per_s"] = results[BASELINE]["steps_per_s"]
@@ -211,68 +297,132 @@ def summarise(record: dict) -> None:
     for name, entry in results.items():
         runs = entry["runs"]
         fids = [r["fid"] for r in runs]
-        entry["summary"] = {k: {"mean": statistics.mean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0}
-                            for k in ("fid", "median_nn_distance", "closer_than_any_held_out", "train_seconds")
-                            if (v := [r[k] for r in runs])}
+        entry["summary"] = {
+            k: {
+                "mean": statistics.mean(v),
+                "std": statistics.stdev(v) if len(v) > 1 else 0.0,
+            }
+            for k in (
+                "fid",
+                "median_nn_distance",
+                "closer_than_any_held_out",
+                "train_seconds",
+            )
+            if (v := [r[k] for r in runs])
+        }
         if name != BASELINE and len(fids) > 1 and len(base) > 1:
             entry["test"] = welch(fids, base)
             entry["verdict"] = verdict(entry["test"])
 
 
 def table(record: dict) -> str:
-    lines = [record["title"], f"machine: {record['machine']}; torch {record['torch']}; {record['date']}",
-             f"command: {record['command']}", "",
-             f"{'variant':12s} {'steps/s':>8s} {'FID':>15s} {'p vs base':>9s}  {'verdict':24s} "
-             f"{'NN dist':>7s} {'copies':>7s}"]
+    lines = [
+        record["title"],
+        f"machine: {record['machine']}; torch {record['torch']}; {record['date']}",
+        f"command: {record['command']}",
+        "",
+        f"{'variant':12s} {'steps/s':>8s} {'FID':>15s} {'p vs base':>9s}  {'verdict':24s} "
+        f"{'NN dist':>7s} {'copies':>7s}",
+    ]
     for name, entry in record["results"].items():
         s = entry.get("summary", {})
         if "fid" not in s:
             if "steps_per_s" in entry:  # timed only
-                lines.append(f"{name:12s} {entry['steps_per_s']:8.1f} {'(speed only)':>15s}")
+                lines.append(
+                    f"{name:12s} {entry['steps_per_s']:8.1f} {'(speed only)':>15s}"
+                )
             continue
         p = f"{entry['test']['p']:.3f}" if "test" in entry else ""
-        lines.append(f"{name:12s} {entry.get('steps_per_s', float('nan')):8.1f} {s['fid']['mean']:7.1f} ± "
-                     f"{s['fid']['std']:5.1f} {p:>9s}  {entry.get('verdict', ''):24s} "
-                     f"{s['median_nn_distance']['mean']:7.2f} {100 * s['closer_than_any_held_out']['mean']:6.1f}%")
+        lines.append(
+            f"{name:12s} {entry.get('steps_per_s', float('nan')):8.1f} {s['fid']['mean']:7.1f} ± "
+            f"{s['fid']['std']:5.1f} {p:>9s}  {entry.get('verdict', ''):24s} "
+            f"{s['median_nn_distance']['mean']:7.2f} {100 * s['closer_than_any_held_out']['mean']:6.1f}%"
+        )
     runs = [r for e in record["results"].values() for r in e["runs"]]
     if runs:
-        lines += ["", f"held-out real emoji against the training emoji: FID {runs[0]['held_out_fid']:.1f}, median "
-                      f"NN distance {runs[0]['held_out_median_nn_distance']:.2f}"]
-    lines += ["", "mean ± standard deviation over seeds. FID: samples (as many as training emoji) against the "
-              "training emoji on the emoji classifier's features (lower is better). p: Welch's t test against the "
-              "baseline (two-sided). NN dist: median pixel distance of a sample to its nearest training emoji; "
-              "copies: share of samples nearer a training emoji than every held-out emoji is."]
+        lines += [
+            "",
+            f"held-out real emoji against the training emoji: FID {runs[0]['held_out_fid']:.1f}, median "
+            f"NN distance {runs[0]['held_out_median_nn_distance']:.2f}",
+        ]
+    lines += [
+        "",
+        "mean ± standard deviation over seeds. FID: samples (as many as training emoji) against the "
+        "training emoji on the emoji classifier's features (lower is better). p: Welch's t test against the "
+        "baseline (two-sided). NN dist: median pixel distance of a sample to its nearest training emoji; "
+        "copies: share of samples nearer a training emoji than every held-out emoji is.",
+    ]
     for name, m in record.get("mnist", {}).items():
-        lines.append(f"MNIST (tricks_cpu.json), {name}: FID {statistics.mean(m['fids']):.1f} vs baseline "
-                     f"{statistics.mean(m['baseline_fids']):.1f}, p {m['test']['p']:.3f}: {m['verdict']}")
+        lines.append(
+            f"MNIST (tricks_cpu.json), {name}: FID {statistics.mean(m['fids']):.1f} vs baseline "
+            f"{statistics.mean(m['baseline_fids']):.1f}, p {m['test']['p']:.3f}: {m['verdict']}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=800, help="training steps of every run")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--steps", type=int, default=800, help="training steps of every run"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--only", nargs="*", default=None, help="variants to run (default: all)")
-    parser.add_argument("--time-only", nargs="*", default=[], help="variants whose speed alone is measured")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="variants to run (default: all)"
+    )
+    parser.add_argument(
+        "--time-only",
+        nargs="*",
+        default=[],
+        help="variants whose speed alone is measured",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads per run"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs at a time, each in its own process",
+    )
     parser.add_argument("--out", default=str(RESULTS / "emoji_tricks.json"))
-    parser.add_argument("--ship", action="store_true", help=f"copy the JSON to {SHIPPED} for the book")
+    parser.add_argument(
+        "--ship",
+        action="store_true",
+        help=f"copy the JSON to {SHIPPED} for the book",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     record = json.loads(out.read_text()) if out.is_file() else {"results": {}}
     names = args.only or list(VARIANTS)
-    record.update({"title": f"Tricks on the emoji (32x32 colour), {args.steps} steps, seeds {args.seeds}",
-                   "date": datetime.date.today().isoformat(), "torch": torch.__version__,
-                   "machine": hardware_name("cpu"), "steps": args.steps, "seeds": args.seeds,
-                   "command": f"python benchmarks/emoji_tricks.py --steps {args.steps} --seeds "
-                              f"{' '.join(map(str, args.seeds))} --threads {args.threads} --jobs {args.jobs}"
-                              + (" --only " + " ".join(args.only) if args.only else "")
-                              + (" --time-only " + " ".join(args.time_only) if args.time_only else "")
-                              + (" --ship" if args.ship else ""),
-                   "variants": {**{n: v[2] for n, v in VARIANTS.items()}, "ema": EMA_NOTE}, "base_model": BASE_MODEL,
-                   "base_train": BASE_TRAIN, "mnist": mnist_verdicts(RESULTS / "tricks_cpu.json")})
+    record.update(
+        {
+            "title": f"Tricks on the emoji (32x32 colour), {args.steps} steps, seeds {args.seeds}",
+            "date": datetime.date.today().isoformat(),
+            "torch": torch.__version__,
+            "machine": hardware_name("cpu"),
+            "steps": args.steps,
+            "seeds": args.seeds,
+            "command": f"python benchmarks/emoji_tricks.py --steps {args.steps} --seeds "
+            f"{' '.join(map(str, args.seeds))} --threads {args.threads} --jobs {args.jobs}"
+            + (" --only " + " ".join(args.only) if args.only else "")
+            + (
+                " --time-only " + " ".join(args.time_only)
+                if args.time_only
+                else ""
+            )
+            + (" --ship" if args.ship else ""),
+            "variants": {
+                **{n: v[2] for n, v in VARIANTS.items()},
+                "ema": EMA_NOTE,
+            },
+            "base_model": BASE_MODEL,
+            "base_train": BASE_TRAIN,
+            "mnist": mnist_verdicts(RESULTS / "tricks_cpu.json"),
+        }
+    )
     results = record["results"]
 
     def save() -> None:
@@ -286,15 +436,30 @@ def main() -> None:
     jobs = []
     for name in names:
         entry = results.setdefault(name, {"runs": []})
-        entry["runs"] = [r for r in entry["runs"] if r["steps"] == args.steps and r["seed"] in args.seeds]
+        entry["runs"] = [
+            r
+            for r in entry["runs"]
+            if r["steps"] == args.steps and r["seed"] in args.seeds
+        ]
         done = {r["seed"] for r in entry["runs"]}
-        jobs += [(name, args.steps, seed, args.threads) for seed in args.seeds if seed not in done]
-    jobs.sort(key=lambda job: args.seeds.index(job[2]))  # every variant's first seed first
-    for name, run in in_processes(run_job, jobs, args.jobs, lambda job: f"{job[0]} seed {job[2]}"):
+        jobs += [
+            (name, args.steps, seed, args.threads)
+            for seed in args.seeds
+            if seed not in done
+        ]
+    jobs.sort(
+        key=lambda job: args.seeds.index(job[2])
+    )  # every variant's first seed first
+    for name, run in in_processes(
+        run_job, jobs, args.jobs, lambda job: f"{job[0]} seed {job[2]}"
+    ):
         results[name]["runs"].append(run)
-        print(f"{name} seed {run['seed']}: FID {run['fid']:.1f} (EMA {run['ema_fid']:.1f}), median NN distance "
-              f"{run['median_nn_distance']:.2f} (held out {run['held_out_median_nn_distance']:.2f}), "
-              f"{run['train_seconds']:.0f} s", flush=True)
+        print(
+            f"{name} seed {run['seed']}: FID {run['fid']:.1f} (EMA {run['ema_fid']:.1f}), median NN distance "
+            f"{run['median_nn_distance']:.2f} (held out {run['held_out_median_nn_distance']:.2f}), "
+            f"{run['train_seconds']:.0f} s",
+            flush=True,
+        )
         save()
     speed = steps_per_second(names + args.time_only)
     print("steps/s:", json.dumps(speed), flush=True)

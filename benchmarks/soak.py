@@ -1,19 +1,23 @@
-"""Soak test (not in CI): training runs killed with SIGKILL at random moments, resumed until done,
-end bit-identical to one uninterrupted run on the CPU.
+"""Soak test (not in CI): training runs killed with SIGKILL or stopped with SIGTERM at random
+moments, resumed until done, end bit-identical to one uninterrupted run on the CPU.
 
     python benchmarks/soak.py --kills 20 --data-root DIR     # writes benchmarks/results/soak_cpu.json
 
 One reference run trains ``--steps`` steps without a break. The soak run trains the same
-flags into another folder; each attempt is killed with SIGKILL (no clean-up of any kind
-runs) at a random moment: one kill in five while it starts up (Python, the checkpoint, the
-data), the others while it trains, saves or writes its outputs. The next attempt continues
-with ``--resume`` from the last complete checkpoint (or starts afresh when none was written
-yet). After ``--kills`` kills, the last attempt runs to the end. Checked: after every kill
-the checkpoint is readable and the folder's lock is
-taken over; at the end both checkpoints hold the same step, history, RNG states and, tensor
-by tensor, the same G, D and optimiser state, and no temporary file is left.
-Checkpoints come every ``--checkpoint-every`` steps and every ``--checkpoint-minutes``, so
-kills land before, during and after saves of both kinds.
+flags into another folder; each attempt gets, at a random moment, SIGKILL (no clean-up of any
+kind runs) or SIGTERM (what a batch scheduler, ``docker stop`` or ``kill`` sends: training
+stops after the current step, writes its checkpoint and exits with status 143; while Python
+starts, or after the last step, the signal still ends the process at once). One signal in five
+comes while it starts up (Python, the checkpoint, the data), the others while it trains, saves
+or writes its outputs. The next attempt continues with ``--resume`` from the last complete
+checkpoint (or starts afresh when none was written yet). After ``--kills`` signals, the last
+attempt runs to the end. Checked: after every signal the checkpoint is readable and the
+folder's lock is taken over; a run that SIGTERM stopped cleanly printed one line naming the
+step, and its checkpoint holds that step; every soak run that reaches the last step (the final
+one, and any that ended before its signal came, after which a new one starts) holds the
+reference's step, history, RNG states and, tensor by tensor, the same G, D and optimiser
+state, and no temporary file is left. Checkpoints come every ``--checkpoint-every`` steps and every
+``--checkpoint-minutes``, so signals land before, during and after saves of both kinds.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ sys.path.insert(0, str(REPO))
 from dcgan_tutorial.checkpoint import CheckpointError, read_checkpoint  # noqa: E402
 from dcgan_tutorial.device import hardware_name  # noqa: E402
 from dcgan_tutorial.runfolder import RunFolder  # noqa: E402
+
+# compared tensor by tensor
+KEYS = ("step", "epoch", "G", "D", "opt_g", "opt_d", "history", "rng", "fixed_z")
 
 
 def same(a, b, where: str = "") -> list[str]:
@@ -69,7 +76,8 @@ def main() -> int:
         "--kills",
         type=int,
         default=20,
-        help="SIGKILLs to deliver before letting a run finish",
+        help="signals (SIGKILL or SIGTERM, drawn at random) to "
+        "deliver before letting a run finish",
     )
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument(
@@ -164,6 +172,8 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     soak, kills, attempts, completed, log = work / "soak", 0, 0, 0, []
+    # signals the current soak run went through; those of completed runs
+    run_signals = checked_signals = 0
     while True:
         attempts += 1
         resume = (
@@ -177,7 +187,7 @@ def main() -> int:
             stderr=subprocess.PIPE,
             text=True,
         )
-        phase = None
+        phase, sig = None, rng.choice((signal.SIGKILL, signal.SIGTERM))
         if (
             kills < args.kills and before < args.steps
         ):  # a run killed after its last step just finishes
@@ -197,32 +207,65 @@ def main() -> int:
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(sig)
         stdout, stderr = proc.communicate()
-        if proc.returncode == -signal.SIGKILL:
-            kills += 1
+        if proc.returncode in (
+            -signal.SIGKILL,
+            -signal.SIGTERM,
+            128 + signal.SIGTERM,
+        ):
+            kills, run_signals = kills + 1, run_signals + 1
             try:
-                after = (
-                    read_checkpoint(soak)["step"]
+                data = (
+                    read_checkpoint(soak)
                     if RunFolder(soak).checkpoint.exists()
-                    else 0
+                    else None
                 )
             except CheckpointError as err:
                 print(
-                    f"FAIL: checkpoint unreadable after a kill: {err}", flush=True
+                    f"FAIL: checkpoint unreadable after {sig.name}: {err}",
+                    flush=True,
                 )
                 return 1
+            after = data["step"] if data else 0
+            # stopped cleanly: one line, the checkpoint of that step
+            if proc.returncode == 128 + signal.SIGTERM:
+                line = (stdout.strip().splitlines() or [""])[-1]
+                said = (
+                    line.split(": step ")[1].split(",")[0]
+                    if ": step " in line
+                    else None
+                )
+                if (
+                    not line.startswith("stopped by SIGTERM")
+                    or said != str(after)
+                    or stderr.strip()
+                    or data["history"]["step"][-1] != after
+                ):
+                    print(
+                        f"FAIL: SIGTERM stop at checkpoint step {after} said {line!r}, stderr {stderr[-300:]!r}",
+                        flush=True,
+                    )
+                    return 1
+            ended = {
+                -signal.SIGKILL: "killed",
+                -signal.SIGTERM: "ended by the signal",
+                143: "stopped cleanly, 143",
+            }
             log.append(
                 {
                     "attempt": attempts,
+                    "signal": sig.name,
                     "phase": phase,
-                    "killed_after_s": round(delay, 2),
+                    "after_s": round(delay, 2),
+                    "ended": ended[proc.returncode],
                     "from_step": before,
                     "checkpoint_step_after": after,
                 }
             )
             print(
-                f"kill {kills} ({phase}, after {delay:.2f} s): checkpoint {before} -> {after}",
+                f"signal {kills}: {sig.name} ({phase}, after {delay:.2f} s, {ended[proc.returncode]}): "
+                f"checkpoint {before} -> {after}",
                 flush=True,
             )
             continue
@@ -240,18 +283,24 @@ def main() -> int:
                 "attempt": attempts,
                 "finished_before_kill": True,
                 "from_step": before,
+                "signals_in_this_run": run_signals,
             }
         )
-        differences = same(
-            read_checkpoint(work / "reference")["G"], read_checkpoint(soak)["G"]
-        )
+        reference = read_checkpoint(work / "reference")
+        result = read_checkpoint(soak)
+        differences = [d for k in KEYS for d in same(reference[k], result[k], k)]
         if differences:
             print(
                 f"FAIL: a completed soak run differs from the reference in {differences[:5]}",
                 flush=True,
             )
             return 1
-        completed += 1
+        print(
+            f"run {completed + 1} completed through {run_signals} signals: bit-identical",
+            flush=True,
+        )
+        completed, checked_signals = completed + 1, checked_signals + run_signals
+        run_signals = 0
         soak.rename(work / f"soak_completed_{completed}")
         startup_seconds, train_seconds = (
             0.8 * startup_seconds,
@@ -259,25 +308,15 @@ def main() -> int:
         )  # the machine got faster
 
     reference, result = read_checkpoint(work / "reference"), read_checkpoint(soak)
-    keys = (
-        "step",
-        "epoch",
-        "G",
-        "D",
-        "opt_g",
-        "opt_d",
-        "history",
-        "rng",
-        "fixed_z",
-    )
-    differences = [d for k in keys for d in same(reference[k], result[k], k)]
+    differences = [d for k in KEYS for d in same(reference[k], result[k], k)]
     leftovers = sorted(
         str(p.relative_to(soak))
         for p in soak.rglob("*")
         if p.name.endswith(".tmp") or p.name.startswith(".lock")
     )
     record = {
-        "what": "training runs killed with SIGKILL at random moments and resumed, against one uninterrupted run",
+        "what": "training runs killed with SIGKILL or stopped with SIGTERM at random moments and resumed, against "
+        "one uninterrupted run",
         "machine": hardware_name(torch.device("cpu")),
         "torch": torch.__version__,
         "python": sys.version.split()[0],
@@ -296,6 +335,17 @@ def main() -> int:
         ).replace(args.data_root or "\0", "DATA"),
         "threads": 1,
         "kills": kills,
+        "sigkill": sum(1 for e in log if e.get("signal") == "SIGKILL"),
+        "sigterm": sum(1 for e in log if e.get("signal") == "SIGTERM"),
+        "sigterm_stopped_cleanly_143": sum(
+            1 for e in log if e.get("ended") == "stopped cleanly, 143"
+        ),
+        "sigterm_ended_at_once": sum(
+            1
+            for e in log
+            if e.get("signal") == "SIGTERM"
+            and e.get("ended") == "ended by the signal"
+        ),  # before the loop, or after it
         "attempts": attempts,
         "kills_during_start_up": sum(
             1 for e in log if e.get("phase") == "start-up"
@@ -306,7 +356,10 @@ def main() -> int:
         "kills_before_first_checkpoint": sum(
             1 for e in log if e.get("checkpoint_step_after") == 0
         ),
-        "earlier_runs_completed_and_checked": completed,  # runs that ended before their kill moment (G compared)
+        # runs that ended before their kill moment, each compared with the reference like the final one
+        "earlier_runs_completed_and_checked": completed,
+        "signals_in_earlier_runs": checked_signals,
+        "signals_in_final_run": run_signals,
         "reference_seconds": reference_times,
         # the kill moments are drawn over these (the reference's, shrunk by 0.8 after each run that outran its kill)
         "kill_window_seconds": {
@@ -323,7 +376,8 @@ def main() -> int:
     Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
     ok = not differences and not leftovers
     print(
-        f"{'PASS' if ok else 'FAIL'}: {kills} kills over {attempts} attempts; final checkpoint "
+        f"{'PASS' if ok else 'FAIL'}: {kills} signals ({record['sigkill']} SIGKILL, {record['sigterm']} SIGTERM) "
+        f"over {attempts} attempts; final checkpoint "
         f"{'bit-identical' if not differences else 'DIFFERS'} ({len(differences)} differences); "
         f"leftovers {leftovers}; wrote {args.json}",
         flush=True,

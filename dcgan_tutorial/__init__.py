@@ -5,7 +5,7 @@ Imports run one way, from the bottom up:
     config       ModelConfig, TrainConfig, ConfigError      presets      the named recipes
     data/        the datasets, in memory, scaled to [-1, 1]   models/      G and D, by architecture
     losses       D and G losses on logits                     device       device choice, speed settings
-    sample       images from G (generate, noise, files)       interrupt    Ctrl-C as a request to stop
+    sample       images from G (generate, noise, files)       interrupt    Ctrl-C, SIGTERM: a request to stop
     state        GANState, make_state: what a step changes    callbacks    how the loop is watched
     train        d_step, g_step, train_step, train_gan        checkpoint   the full state in one file
     runfolder    the files of a run folder                    watchers     what writes them during a run

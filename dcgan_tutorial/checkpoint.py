@@ -11,8 +11,8 @@ with ``torch.load(..., weights_only=True)``, which refuses to run code from a fi
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from .config import (
 )
 from .distributed import unwrap
 from .models import build_generator
-from .runfolder import disk_full, resolve_checkpoint_path
+from .runfolder import resolve_checkpoint_path, write_atomically
 from .state import GANState, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
@@ -113,39 +113,19 @@ def _updates(state: GANState) -> tuple[tuple[str, Any], ...]:
     return ("d", state.d_backward_and_step), ("g", state.g_backward_and_step)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file in the same folder, flush it to disk, then rename.
+    """``torch.save`` to memory, then to a temporary file in the same folder, flushed to disk and renamed.
 
     A rename within a folder is atomic, so ``path`` always holds either the old complete file
     or the new complete file, even if the process is killed mid-write. A full disk removes the
-    temporary file and raises ``DiskFullError`` naming the folder and its free space.
+    temporary file and raises ``DiskFullError`` naming the folder, its free space and the space
+    needed (``runfolder.write_atomically``). Serialising to memory first matters: ``torch.save``
+    into a file on a full disk fails inside its zip writer (``RuntimeError: ... unexpected pos``),
+    which says nothing of the disk.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes owner-only files; give the usual mode
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        full = disk_full(err, path.parent, path.name)
-        if full is not None:
-            raise full from err
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return write_atomically(path, buffer.getbuffer())
 
 
 def save_checkpoint(state: GANState, path: str | os.PathLike) -> Path:

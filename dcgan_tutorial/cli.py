@@ -456,6 +456,7 @@ def _plan(args):
 
 def _train(args) -> int:
     from . import viz
+    from .interrupt import exit_status
     from .run import train_run
 
     viz.use_headless_backend()
@@ -472,11 +473,10 @@ def _train(args) -> int:
         progress=not args.no_progress,
     )
     if result.rank != 0:
-        return 0
+        return exit_status(result.state.stop_signal)
     state, folder = result.state, result.folder
-    how = "stopped by request" if state.interrupted else "done"
     print(
-        f"{how}: step {state.step}, epoch {state.epoch}, {result.seconds:.1f} s; wrote {folder.checkpoint}, "
+        f"{result.ended}: step {state.step}, epoch {state.epoch}, {result.seconds:.1f} s; wrote {folder.checkpoint}, "
         f"{folder.losses}, {folder.gif}, {folder.progress}/",
         flush=True,
     )
@@ -485,11 +485,12 @@ def _train(args) -> int:
             f"{result.world_size} ranks hold identical G and D weights: {result.ranks_agree}",
             flush=True,
         )
-    return 0
+    return exit_status(state.stop_signal)
 
 
 def _sample(args) -> int:
     from .device import pick_device
+    from .interrupt import exit_status
     from .pretrained import load_generator_source
     from .runfolder import ensure_writable
     from .sample import write_samples
@@ -498,11 +499,11 @@ def _sample(args) -> int:
     G, _, what = load_generator_source(
         args.checkpoint, args.pretrained, pick_device(args.device)
     )
-    # a batch at a time; Ctrl-C stops
+    # a batch at a time; Ctrl-C, SIGTERM, SIGHUP stop
     files = write_samples(G, args.n, out, args.seed, args.class_index)
     which = "" if args.class_index is None else f" of class {args.class_index}"
     print(files.describe(f"{which} from {what}"))
-    return 0
+    return exit_status(files.stop_signal)
 
 
 def _evaluate(args) -> int:
@@ -530,7 +531,7 @@ def _evaluate(args) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input).
+    """Run the command line; returns the exit status (0 ok, 1 training failed, 2 bad input, 143 SIGTERM, 129 SIGHUP).
 
     Each kind of error the package raises on purpose is one line on stderr; anything else is a
     bug and keeps its traceback.

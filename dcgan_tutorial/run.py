@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
@@ -34,6 +35,7 @@ from .config import (
 )
 from .data import InMemoryLoader, make_loader
 from .device import pick_device
+from .interrupt import exit_status
 from .models import architecture
 from .presets import DEFAULT_PRESET, get_preset
 from .runfolder import (
@@ -42,6 +44,7 @@ from .runfolder import (
     disk_full,
     ensure_writable,
     resolve_checkpoint_path,
+    write_atomically,
 )
 from .state import GANState, make_state
 from .train import train_gan
@@ -197,6 +200,17 @@ class RunResult:
     world_size: int = 1
     ranks_agree: bool = True
 
+    @property
+    def ended(self) -> str:
+        """How training ended, in words: done, stopped by request, or by a signal (with how to go on)."""
+        # SIGTERM, SIGHUP: a scheduler, docker stop, kill
+        if exit_status(self.state.stop_signal):
+            name = signal.Signals(self.state.stop_signal).name
+            return (
+                f"stopped by {name} (continue with --resume {self.folder.root})"
+            )
+        return "stopped by request" if self.state.interrupted else "done"
+
 
 def write_run_outputs(state: GANState, folder: RunFolder) -> None:
     """The curves (PNG and JSON) and the training GIF of a finished run."""
@@ -206,7 +220,9 @@ def write_run_outputs(state: GANState, folder: RunFolder) -> None:
 
     viz.save_figure(viz.plot_history(state.history), folder.losses)
     viz.save_gif(state.samples, folder.gif)
-    folder.history.write_text(json.dumps(state.history))
+    write_atomically(
+        folder.history, json.dumps(state.history).encode(), fsync=False
+    )
 
 
 def train_run(

@@ -127,25 +127,84 @@ DISK_FULL = (
 )
 
 
+def _size(nbytes: float) -> str:
+    """A number of bytes as people read it: 812 KiB, 3.4 MiB, 1.2 GiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return (
+        f"{nbytes / 2**10:,.0f} KiB" if nbytes >= 2**10 else f"{nbytes:.0f} bytes"
+    )
+
+
 def disk_full(
-    err: BaseException, folder: str | os.PathLike, what: str
+    err: BaseException,
+    folder: str | os.PathLike,
+    what: str,
+    needed: Optional[int] = None,
 ) -> Optional[DiskFullError]:
     """A ``DiskFullError`` if ``err`` is a full disk, else None.
 
-    The error says that ``what`` could not be written to ``folder``.
+    The error says that ``what`` (``needed`` bytes, when known) could not be written to
+    ``folder``.
     """
     if not isinstance(err, OSError) or err.errno not in DISK_FULL:
         return None
     try:
-        free = f"{shutil.disk_usage(folder).free / 2**20:,.1f} MiB free"
+        space = f"{_size(shutil.disk_usage(folder).free)} free"
     except OSError:
-        free = "free space unknown"
+        space = "free space unknown"
+    if needed is not None:
+        space += f", {_size(needed)} needed"
     quota = " or your disk quota" if err.errno == errno.EDQUOT else ""
     return DiskFullError(
-        f"the disk holding {folder} is full{quota} ({free}): {what} could not be written. The "
+        f"the disk holding {folder} is full{quota} ({space}): {what} could not be written. The "
         f"previous file is intact and nothing half-written was left: free some space (or choose "
         f"another --out), then run again; a training run continues with --resume RUN_DIR"
     )
+
+
+def write_atomically(
+    path: str | os.PathLike, data: bytes | memoryview, fsync: bool = True
+) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, renamed over it when complete.
+
+    ``path`` holds the old complete file or the new one, whatever happens; ``fsync`` also flushes
+    the new one to the disk before the rename (for checkpoints). Every writer of the package
+    renders a file in memory first and writes it here, so a full disk surfaces as the operating
+    system's ``ENOSPC`` (not as whatever a PNG, GIF or zip writer makes of it), the temporary
+    file is removed, and a ``DiskFullError`` names the folder, its free space and the space needed.
+    """
+    path, view = Path(path), memoryview(data).cast("B")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    try:
+        try:
+            while view:  # os.write may write part of it: a full disk fails on the next call
+                view = view[os.write(fd, view) :]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(
+            tmp, 0o666 & ~_umask()
+        )  # mkstemp makes owner-only files; give the usual mode
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        full = disk_full(err, path.parent, path.name, memoryview(data).nbytes)
+        if full is not None:
+            raise full from err
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class RunFolderBusy(RunFolderError):
@@ -274,6 +333,7 @@ class RunFolderLock:
             for leftover in [
                 *self.folder.root.glob(".*.tmp"),
                 *self.folder.kept_checkpoints.glob(".*.tmp"),
+                *self.folder.progress.glob(".*.tmp"),
             ]:
                 # a killed writer's temporary files: no one else writes here now
                 leftover.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ images through ``generate``, so evaluation mode and class labels are handled in 
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,9 @@ from torchvision.utils import save_image
 from . import distributed
 from .config import ConfigError
 from .data.pixels import unscale_images
-from .interrupt import StopOnCtrlC
+from .interrupt import StopOnSignal
 from .models import class_labels, n_classes_of
+from .runfolder import write_atomically
 
 
 @torch.no_grad()
@@ -104,29 +106,34 @@ def grid_picks(n: int) -> list[int]:
     return [i * n // k for i in range(k)]
 
 
+# each file is made in memory and written whole (runfolder.write_atomically): a full
+# disk is one clear DiskFullError and never leaves a half-written PNG
 def _write_images(
     pixels: torch.Tensor, image_dir: Path, start: int, width: int
 ) -> list[Path]:
     paths = []
     for i, img in enumerate(pixels, start):
-        path = image_dir / f"sample_{i:0{width}d}.png"
+        buffer = io.BytesIO()
         # (1, H, W) uint8 -> greyscale PNG, (3, H, W) -> RGB
-        to_pil_image(img).save(path)
-        paths.append(path)
+        to_pil_image(img).save(buffer, format="png")
+        path = image_dir / f"sample_{i:0{width}d}.png"
+        paths.append(write_atomically(path, buffer.getbuffer(), fsync=False))
     return paths
 
 
 def _write_grid(images: torch.Tensor, path: Path, nrow: int | None) -> Path:
     nrow = nrow or max(1, round(len(images) ** 0.5))
+    buffer = io.BytesIO()
     save_image(
         images.cpu(),
-        path,
+        buffer,
+        format="png",
         nrow=nrow,
         normalize=True,
         value_range=(-1, 1),
         padding=2,
     )
-    return path
+    return write_atomically(path, buffer.getbuffer(), fsync=False)
 
 
 def save_samples(
@@ -148,8 +155,10 @@ class SampleFiles:
     grid: Optional[Path]  # None when stopped before the first image
     written: int
     in_grid: int
-    interrupted: bool  # Ctrl-C stopped it after a complete batch
+    # Ctrl-C (or SIGTERM, SIGHUP) stopped it after a complete batch
+    interrupted: bool
     asked: int = 0  # the number of images asked for
+    stop_signal: Optional[int] = None  # the signal that stopped it, if one did
 
     def describe(self, what: str = "") -> str:
         """One line for the person who asked: how many images (``what`` says of which class, from what), where."""
@@ -180,18 +189,18 @@ def write_samples(
     The grid shows at most ``GRID_MAX`` of them.
 
     Draws and writes ``batch_size`` images at a time, so memory does not grow with ``n``; the same
-    seed gives the same images as ``sample_images``. Ctrl-C stops after the current batch: every
-    file written is complete. A conditional G draws class ``class_index``, or every class in turn
-    (the grid then has a row per class, unless ``nrow`` says otherwise).
+    seed gives the same images as ``sample_images``. Ctrl-C (or SIGTERM, SIGHUP) stops after the
+    current batch: every file written is complete. A conditional G draws class ``class_index``, or
+    every class in turn (the grid then has a row per class, unless ``nrow`` says otherwise).
     """
     # a bad class is an error before anything is written
     sample_labels(G, 1, class_index)
     n_classes, device = n_classes_of(G), next(G.parameters()).device
     noise = torch.Generator().manual_seed(seed)
 
-    def batches(ctrl_c: StopOnCtrlC):
+    def batches(signals: StopOnSignal):
         for start in range(0, n, batch_size):
-            if ctrl_c.requested:  # every file written so far is complete
+            if signals.requested:  # every file written so far is complete
                 return
             stop = min(n, start + batch_size)
             # sample_noise, a batch at a time
@@ -209,15 +218,18 @@ def write_samples(
                 )
             yield generate(G, z, labels).cpu()
 
-    with StopOnCtrlC() as ctrl_c:
+    with StopOnSignal() as signals:
         paths, grid, in_grid = _write_files(
-            batches(ctrl_c),
+            batches(signals),
             n,
             out_dir,
             nrow or (n_classes if class_index is None else None),
         )
+    written = len(paths)
+    # a signal after the last batch has nothing left to stop
+    signum = signals.signum if written < n else None
     return SampleFiles(
-        Path(out_dir) / "images", grid, len(paths), in_grid, len(paths) < n, n
+        Path(out_dir) / "images", grid, written, in_grid, written < n, n, signum
     )
 
 

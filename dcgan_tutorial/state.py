@@ -59,9 +59,11 @@ class GANState:
     samples: list[tuple[int, torch.Tensor]] = field(default_factory=list)
     # the precision (autocast) and memory layout of a step on this device
     speed: SpeedSettings = PLAIN
-    # set it (a Stop button, Ctrl-C) to end training after this step
+    # set it (a Stop button; Ctrl-C, SIGTERM, SIGHUP) to end training after this step
     stop_requested: bool = False
     interrupted: bool = False  # training ended because of a stop request
+    # the signal that asked for it (signal.SIGINT, SIGTERM, SIGHUP), if one did
+    stop_signal: Optional[int] = None
     # (n_fixed,) classes of the grid, for conditional models
     fixed_labels: Optional[torch.Tensor] = None
     # what D sees, and the losses: the paper's (PaperView) or the tricks' (DTricks)

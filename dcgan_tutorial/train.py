@@ -28,7 +28,7 @@ from .config import TrainConfig
 from .data.loader import InMemoryLoader
 from .data.pixels import unscale_images
 from .device import backward_and_step
-from .interrupt import StopOnCtrlC
+from .interrupt import StopOnSignal
 from .memory import raise_if_out_of_memory
 from .sample import generate
 from .state import STAT_KEYS, GANState
@@ -285,6 +285,11 @@ def _checked_step(
         raise
 
 
+def _request_stop(state: GANState, signum: int) -> None:
+    """What a stop signal does to training: stop after this step, naming the signal."""
+    state.stop_requested, state.stop_signal = True, signum
+
+
 def train_gan(
     state: GANState,
     loader: InMemoryLoader,
@@ -294,18 +299,20 @@ def train_gan(
     """Train from ``state.step`` until the config's step, epoch or time limit.
 
     Keeps a grid of G(fixed_z) every ``sample_every`` steps, appends D loss, G
-    loss, D(x) and D(G(z)) to ``state.history`` and tells each callback. Ctrl-C or
-    ``state.stop_requested = True`` ends it after the current step.
+    loss, D(x) and D(G(z)) to ``state.history`` and tells each callback. Ctrl-C,
+    SIGTERM, SIGHUP or ``state.stop_requested = True`` end it after the current
+    step (``state.stop_signal`` says which signal, if one did).
     """
     per_epoch, schedule = len(loader), _Schedule(state.train_cfg, len(loader))
     bar = [ProgressBar(schedule.last_step, state.step)] if progress else []
     run = _Recorder(state, [*bar, *callbacks])
     state.G.train()
     state.D.train()
-    state.interrupted = False  # a stop asked for earlier ends it at once
+    # a stop asked for earlier ends it at once
+    state.interrupted, state.stop_signal = False, None
     if not state.samples:
         run.sample()  # what G makes before training
-    with StopOnCtrlC(lambda: setattr(state, "stop_requested", True)):
+    with StopOnSignal(functools.partial(_request_stop, state)):
         while not schedule.done(state):
             for real, labels in loader.batches(*divmod(state.step, per_epoch)):
                 stats = _checked_step(state, real, labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -13,6 +14,8 @@ import torch
 from matplotlib import animation
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
+
+from .runfolder import write_atomically
 
 if TYPE_CHECKING:  # the notebook's display; imported where show_code runs
     from IPython.display import Markdown
@@ -114,12 +117,13 @@ def plot_history(history: dict, window: int = 25):
 
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Save a matplotlib figure as PNG and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    """Save a matplotlib figure as PNG and close it (a full disk: ``DiskFullError``, no half-written file)."""
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return write_atomically(path, buffer.getbuffer(), fsync=False)
 
 
 def save_gif(
@@ -134,16 +138,16 @@ def save_gif(
             "no samples to animate: train first (train_gan keeps them in state.samples)"
         )
     frames = [to_pil_image(image_grid(images, nrow)) for _, images in samples]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
     frames[0].save(
-        path,
+        buffer,
+        format="GIF",
         save_all=True,
         append_images=frames[1:],
         duration=ms_per_frame,
         loop=0,
     )
-    return path
+    return write_atomically(path, buffer.getbuffer(), fsync=False)
 
 
 def animate_samples(

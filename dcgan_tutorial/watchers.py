@@ -30,7 +30,7 @@ from .config import ConfigError
 from .distributed import is_writer, unwrap
 from .metrics import ReferenceFID, generator_samples
 from .pretrained import save_generator_file
-from .runfolder import RunFolder, disk_full
+from .runfolder import RunFolder, disk_full, write_atomically
 from .state import GANState
 from .tricks.ema import ema_generator
 
@@ -263,7 +263,5 @@ class FIDTracker(Callback):
     def _write_history(self) -> None:
         if self.folder is None or not is_writer():
             return
-        self.folder.root.mkdir(parents=True, exist_ok=True)
-        self.folder.fid_history.write_text(
-            json.dumps({"history": self.history, "best": self.best})
-        )
+        curve = json.dumps({"history": self.history, "best": self.best})
+        write_atomically(self.folder.fid_history, curve.encode(), fsync=False)

@@ -1,7 +1,6 @@
-"""Shared fixtures: a writable copy of the real MNIST files, and tiny configs."""
+"""Shared fixtures: the real MNIST files, and tiny configs."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,11 @@ def _source_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def data_root(tmp_path_factory) -> Path:
-    """A writable folder with MNIST/raw and FashionMNIST/raw (torchvision extracts the .gz files there)."""
-    src = _source_data()
-    dst = tmp_path_factory.mktemp("data")
-    for name in ("MNIST", "FashionMNIST"):
-        if (src / name / "raw").is_dir():
-            shutil.copytree(src / name / "raw", dst / name / "raw")
-    return dst
+def data_root() -> Path:
+    """The folder holding MNIST/raw and FashionMNIST/raw, read where it is: the package writes nothing there
+    (it reads the .gz files in memory; test_data.py checks this on a read-only folder). A test that changes
+    files makes its own copy."""
+    return _source_data()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ another in it, drawn by FreeType through Pillow's ``embedded_color`` like Noto's
 pipeline (finding the files, parsing groups, drawing in colour, dropping what the font lacks,
 the split, the cache); only the real-font tests check Noto's own glyphs.
 """
+
 import itertools
 from pathlib import Path
 
@@ -15,10 +16,18 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 # the colours of the squares, as 0-255 RGB
 PALETTE = [(255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 200, 0), (128, 0, 128)]
-PAIRS = list(itertools.permutations(range(len(PALETTE)), 2))  # (outer, inner): every emoji its own pair
+PAIRS = list(
+    itertools.permutations(range(len(PALETTE)), 2)
+)  # (outer, inner): every emoji its own pair
 # code point -> (outer colour index, inner colour index) in PALETTE
-SMILEYS = {0x1F600 + k: PAIRS[k] for k in range(12)}  # 12 faces: the 10th is held out
-ANIMALS = {0x1F400: PAIRS[12], 0x1F401: PAIRS[13], 0x263A: PAIRS[14]}  # ☺ is listed as "263A FE0F"
+SMILEYS = {
+    0x1F600 + k: PAIRS[k] for k in range(12)
+}  # 12 faces: the 10th is held out
+ANIMALS = {
+    0x1F400: PAIRS[12],
+    0x1F401: PAIRS[13],
+    0x263A: PAIRS[14],
+}  # ☺ is listed as "263A FE0F"
 MISSING = 0x1F402  # listed in emoji-test.txt, absent from the font: dropped
 
 EMOJI_TEST = """# emoji-test.txt (a small fixture in Unicode's format)
@@ -48,7 +57,12 @@ def _square(x0: int, y0: int, x1: int, y1: int):
 
 def write_emoji_font(path: Path, code_points: dict[int, tuple[int, int]]) -> Path:
     """A COLR/CPAL font drawing each code point as an outer square with an inner one of another colour."""
-    order, glyphs, layers, cmap = [".notdef"], {".notdef": TTGlyphPen(None).glyph()}, {}, {}
+    order, glyphs, layers, cmap = (
+        [".notdef"],
+        {".notdef": TTGlyphPen(None).glyph()},
+        {},
+        {},
+    )
     for cp, (outer, inner) in code_points.items():
         name = f"u{cp:X}"
         order += [name, f"{name}.outer", f"{name}.inner"]
@@ -66,7 +80,9 @@ def write_emoji_font(path: Path, code_points: dict[int, tuple[int, int]]) -> Pat
     fb.setupNameTable({"familyName": "Fixture Emoji", "styleName": "Regular"})
     fb.setupOS2()
     fb.setupPost()
-    fb.font["CPAL"] = buildCPAL([[(r / 255, g / 255, b / 255, 1.0) for r, g, b in PALETTE]])
+    fb.font["CPAL"] = buildCPAL(
+        [[(r / 255, g / 255, b / 255, 1.0) for r, g, b in PALETTE]]
+    )
     fb.font["COLR"] = buildCOLR(layers)
     fb.save(str(path))
     return path
@@ -78,7 +94,13 @@ def write_emoji_files(folder: Path) -> Path:
     write_emoji_font(folder / "NotoColorEmoji.ttf", {**SMILEYS, **ANIMALS})
 
     def lines(cps):
-        return "\n".join(f"{cp:X} ; fully-qualified # {chr(cp)} E1.0 fixture {cp:X}" for cp in cps)
-    text = EMOJI_TEST.format(smileys=lines(SMILEYS), animals=lines(list(ANIMALS)[:2]))
+        return "\n".join(
+            f"{cp:X} ; fully-qualified # {chr(cp)} E1.0 fixture {cp:X}"
+            for cp in cps
+        )
+
+    text = EMOJI_TEST.format(
+        smileys=lines(SMILEYS), animals=lines(list(ANIMALS)[:2])
+    )
     (folder / "emoji-test.txt").write_text(text, encoding="utf-8")
     return folder

@@ -26,12 +26,12 @@ MARKER = Path(__file__).with_name("PAYLOAD_RAN")
 
 
 def _copy_mnist(data_root, dst):
-    shutil.copytree(
-        data_root / "MNIST" / "raw",
-        dst / "MNIST" / "raw",
-        ignore=shutil.ignore_patterns("*-ubyte"),
-    )  # the .gz files only
-    return dst / "MNIST" / "raw"
+    """A writable copy of the .gz files only (the data may be read-only, and may hold extracted files)."""
+    raw = dst / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in (data_root / "MNIST" / "raw").glob("*.gz"):
+        shutil.copyfile(gz, raw / gz.name)
+    return raw
 
 
 def test_truncated_gz_is_named_with_the_fix(data_root, tmp_path):
@@ -73,9 +73,36 @@ def test_damaged_extracted_file_is_reported_as_damaged(data_root, tmp_path):
     full = (raw / "train-images-idx3-ubyte").read_bytes()
     (raw / "train-images-idx3-ubyte").write_bytes(full[:5000])
     with pytest.raises(
-        DatasetCorruptError, match="could not be read .* they are damaged"
+        DatasetCorruptError,
+        match=r"train-images-idx3-ubyte could not be read: it is not a complete "
+        r"IDX file of images .* it is damaged",
     ):
         load_images("mnist", tmp_path, download=False)
+    with gzip.open(
+        data_root / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    ) as f:  # its original beside it
+        (raw / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(f.read()))
+    images, _ = load_images(
+        "mnist", tmp_path, download=False, verify=False
+    )  # the complete .gz is read instead
+    assert images.shape == (60000, 1, 28, 28)
+
+
+def test_a_gz_that_is_not_mnist_is_damaged_only_when_its_checksum_is_skipped(
+    data_root, tmp_path
+):
+    raw = _copy_mnist(data_root, tmp_path)
+    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(b"not an IDX file")
+    )
+    with pytest.raises(DatasetCorruptError, match="failed the checksum check"):
+        load_images("mnist", tmp_path, train=False, download=False)
+    with pytest.raises(
+        DatasetCorruptError,
+        match=r"t10k-labels-idx1-ubyte.gz could not be read \(not a complete "
+        r"IDX file of labels\): it is damaged",
+    ):
+        load_images("mnist", tmp_path, train=False, download=False, verify=False)
 
 
 def test_partial_dataset_lists_every_expected_file(data_root, tmp_path):

@@ -1,3 +1,7 @@
+import os
+import shutil
+import subprocess
+
 import pytest
 import torch
 from fake_images import random_images
@@ -47,6 +51,120 @@ def test_missing_data_names_files_folder_and_fix(tmp_path):
     )
     assert str(tmp_path / "empty" / "MNIST" / "raw") in msg
     assert "--data-root" in msg and DATA_ENV in msg
+
+
+# --- a read-only folder (a course's shared data) holding only the published .gz files ------------------
+
+
+@pytest.fixture
+def read_only_data(data_root, tmp_path):
+    """``read_only_data(drop=())``: a copy of the MNIST and Fashion-MNIST .gz files (less ``drop``) in a
+    read-only folder, and whether the system enforces it: a read-only bind mount as root (root ignores
+    permission bits), else the permission bits."""
+    mounted = []
+
+    def make(drop=()):
+        root = tmp_path / "shared"
+        for name in ("MNIST", "FashionMNIST"):
+            (root / name / "raw").mkdir(parents=True)
+            for gz in (data_root / name / "raw").glob("*.gz"):
+                if gz.name not in drop:
+                    shutil.copyfile(gz, root / name / "raw" / gz.name)
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            bind = subprocess.run(
+                ["mount", "--bind", str(root), str(root)], capture_output=True
+            )
+            if bind.returncode == 0:
+                mounted.append(root)
+                ro = subprocess.run(
+                    ["mount", "-o", "remount,bind,ro", str(root)],
+                    capture_output=True,
+                )
+                return root, ro.returncode == 0
+            return (
+                root,
+                False,
+            )  # root writes anyway: only the listing below shows a write
+        for path in sorted(root.rglob("*"), reverse=True) + [root]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        return root, True
+
+    yield make
+    for root in mounted:
+        subprocess.run(["umount", "--lazy", str(root)], check=True)
+    for path in tmp_path.rglob("*"):
+        path.chmod(0o755)  # so that pytest can remove it
+
+
+def _listing(root):
+    return sorted(
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+    )
+
+
+def test_training_reads_a_read_only_folder_of_gz_files_and_writes_nothing_there(
+    read_only_data, tmp_path, capsys
+):
+    from dcgan_tutorial.cli import main
+
+    root, _ = read_only_data()
+    before = _listing(root)
+    code = main(
+        [
+            "train",
+            "--data-root",
+            str(root),
+            "--out",
+            str(tmp_path / "run"),
+            "--device",
+            "cpu",
+            "--limit",
+            "64",
+            "--batch-size",
+            "8",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--steps",
+            "2",
+            "--no-progress",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    images, labels = load_images(
+        "fashion-mnist", root, train=False
+    )  # download=True: nothing is missing
+    assert images.shape == (10000, 1, 28, 28) and labels.shape == (10000,)
+    assert _listing(root) == before  # nothing extracted, nothing written
+
+
+def test_a_read_only_folder_lacking_a_file_says_so_and_where_to_put_it(
+    read_only_data,
+):
+    root, enforced = read_only_data(drop=("train-labels-idx1-ubyte.gz",))
+    if not enforced:
+        pytest.skip(
+            "this folder cannot be made read-only here (root, and no read-only bind mount)"
+        )
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_images(
+            "mnist", root
+        )  # download=True: it would download into the folder, but cannot write there
+    raw = root / "MNIST" / "raw"
+    assert str(err.value).startswith(
+        f"dataset 'mnist' is incomplete in {raw}: train-labels-idx1-ubyte.gz missing, "
+        f"and that folder cannot be written"
+    )
+    assert f"Put them in {raw}" in str(err.value) and "--data-root" in str(
+        err.value
+    )
+    assert "damaged" not in str(err.value)
+    images, _ = load_images(
+        "mnist", root, train=False
+    )  # the test split is complete
+    assert images.shape == (10000, 1, 28, 28)
 
 
 def test_scaling_maps_bytes_to_tanh_range_and_back():

@@ -117,7 +117,6 @@ LAYERS = [
         "distributed",
         "losses",
         "latent",
-        "viz",
     },  # nothing of the package
     {
         "device",
@@ -126,7 +125,8 @@ LAYERS = [
         "data",
         "tricks",
         "toy2d",
-    },  # what a step acts with
+        "viz",
+    },  # what a step acts with; pictures (written whole by runfolder)
     {"models", "toy2d_plots"},  # G and D (spectral norm from tricks/)
     {"sample", "state"},  # images from G; the state a step changes
     {"callbacks", "checkpoint"},  # how the loop is watched; the state on disk

@@ -19,8 +19,8 @@ else ``~/.cache/dcgan_tutorial``), never beside the font, which is usually read-
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from ..runfolder import DiskFullError, write_atomically
 from .errors import DatasetCorruptError, DatasetNotFoundError
 
 FONT_FILE = "NotoColorEmoji.ttf"
@@ -208,16 +209,13 @@ def _load_cache(path: Path) -> Optional[dict]:
 
 
 def _save_cache(data: dict, path: Path) -> None:
-    """Write the cache atomically; an unwritable cache folder only costs rendering again next time."""
+    """Write the cache whole (``runfolder.write_atomically``); an unwritable cache folder
+    or a full disk only costs rendering again next time."""
+    buffer = io.BytesIO()
+    torch.save(data, buffer)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        with os.fdopen(fd, "wb") as f:
-            torch.save(data, f)
-        os.replace(tmp, path)
-    except OSError:
+        write_atomically(path, buffer.getbuffer(), fsync=False)
+    except (OSError, DiskFullError):
         pass
 
 

@@ -1,21 +1,30 @@
-"""MNIST and Fashion-MNIST through ``torchvision.datasets``, laid out as torchvision expects.
+"""MNIST and Fashion-MNIST, read from their IDX files in the folders torchvision uses.
 
-Files: ``ROOT/MNIST/raw/*.gz`` and ``ROOT/FashionMNIST/raw/*.gz``; torchvision downloads them
-when they are missing and a network is there. Their MD5 checksums are checked first.
+Files: ``ROOT/MNIST/raw/*.gz`` and ``ROOT/FashionMNIST/raw/*.gz``. They are decompressed in
+memory: nothing is written next to them, so a read-only folder shared by a course works.
+Extracted files beside them (``train-images-idx3-ubyte``, as torchvision leaves them) are read
+instead when they are complete. With a ``limit``, only the first images are read. Missing
+files are downloaded by torchvision when a network is there and the folder can be written. The
+``.gz`` files are checked against torchvision's MD5 checksums first: only a file that fails its
+checksum, or an IDX file that does not hold what its own header says, is called damaged.
 """
 
 from __future__ import annotations
 
+import gzip
+import tempfile
+import zlib
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 import torchvision
 from torchvision.datasets.utils import check_integrity
 
 from .errors import DATA_ENV, DatasetCorruptError, DatasetNotFoundError
 
-# name -> (torchvision class, folder under the root, raw files it reads)
+# name -> (torchvision class: its download and MD5s, folder under the root, raw files it reads)
 _IDX_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -57,14 +66,10 @@ def _missing_message(name: str, root: Path, cause: object) -> str:
     )
 
 
-def _raw_files_present(name: str, root: Path) -> bool:
-    """Every file is there, compressed or already extracted by torchvision."""
-    _, folder, files = DATASET_SOURCES[name]
-    raw = root / folder / "raw"
-    return all(
-        (raw / f).is_file() or (raw / f.removesuffix(".gz")).is_file()
-        for f in files
-    )
+def _present(raw: Path, gz_name: str) -> bool:
+    """The file is there, compressed or already extracted."""
+    extracted = raw / gz_name.removesuffix(".gz")
+    return (raw / gz_name).is_file() or extracted.is_file()
 
 
 def check_dataset_files(name: str, root: Path) -> None:
@@ -84,6 +89,92 @@ def check_dataset_files(name: str, root: Path) -> None:
         )
 
 
+def _download(name: str, root: Path, missing: list[str], train: bool) -> None:
+    """Let torchvision fetch the dataset into ``ROOT/<folder>/raw`` (it also extracts the files there, so its
+    own reader, shown in the book, finds them); a folder that cannot be written is said to be one."""
+    cls, folder, _ = DATASET_SOURCES[name]
+    raw = root / folder / "raw"
+    try:  # a read-only folder (a course's shared data): say so instead of failing inside a download
+        raw.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=raw):
+            pass
+    except OSError as err:
+        raise DatasetNotFoundError(
+            f"dataset {name!r} is incomplete in {raw}: {', '.join(missing)} missing, and that folder cannot be "
+            f"written ({err.strerror}), so they cannot be downloaded there. Put them in {raw}, or point "
+            f"--data-root DIR (or {DATA_ENV}=DIR) at a folder that holds {folder}/raw or that you can write to."
+        ) from err
+    try:
+        cls(root=str(root), train=train, download=True)
+    except Exception as err:  # no network, a proxy, a mirror down...
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise DatasetNotFoundError(_missing_message(name, root, first)) from err
+
+
+# unsigned bytes; 3 dimensions (N, 28, 28) or 1 (N,)
+IDX_MAGIC = {"images": 0x803, "labels": 0x801}
+
+
+def _read_open_idx(
+    f, kind: str, limit: Optional[int], size: Optional[int]
+) -> Optional[np.ndarray]:
+    """The first ``limit`` items (all when None) of an open IDX file of ``kind``; None when it is not one, or
+    is shorter than its header says (``size``, the file's size when known, must match the header exactly)."""
+    ndim = IDX_MAGIC[kind] & 0xFF
+    header = f.read(4 + 4 * ndim)
+    if (
+        len(header) < 4 + 4 * ndim
+        or int.from_bytes(header[:4], "big") != IDX_MAGIC[kind]
+    ):
+        return None
+    shape = [
+        int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    ]
+    if size is not None and size != len(header) + int(np.prod(shape)):
+        return None
+    shape[0] = shape[0] if limit is None else min(limit, shape[0])
+    # read straight into it: one copy of the data in memory
+    out = np.empty(shape, dtype=np.uint8)
+    view, got = memoryview(out).cast("B"), 0
+    while got < view.nbytes:
+        n = f.readinto(view[got:])
+        if not n:
+            return None  # the file ends early
+        got += n
+    return out
+
+
+def _read_idx(
+    raw: Path, gz_name: str, kind: str, limit: Optional[int]
+) -> np.ndarray:
+    """One IDX file: the extracted file when it is complete, else the ``.gz`` decompressed in memory."""
+    extracted, compressed = raw / gz_name.removesuffix(".gz"), raw / gz_name
+    if extracted.is_file():
+        with open(extracted, "rb") as f:
+            array = _read_open_idx(f, kind, limit, extracted.stat().st_size)
+        if array is not None:
+            return array
+        if not compressed.is_file():
+            raise DatasetCorruptError(
+                f"{extracted} could not be read: it is not a complete IDX file of {kind} (truncated, or another "
+                f"kind of file), so it is damaged. Replace it with the original, or put {gz_name} beside it "
+                f"(that is read instead)."
+            )
+    try:
+        with gzip.open(compressed) as f:
+            array = _read_open_idx(f, kind, limit, None)
+            cause = f"not a complete IDX file of {kind}"
+    # verify=False lets a damaged download through
+    except (OSError, EOFError, zlib.error) as err:
+        array, cause = None, err
+    if array is None:
+        raise DatasetCorruptError(
+            f"{compressed} could not be read ({cause}): it is damaged. Delete it so it is "
+            f"downloaded again, or replace it with the original."
+        )
+    return array
+
+
 def load_mnist(
     name: str,
     root: Path,
@@ -93,21 +184,26 @@ def load_mnist(
     limit: Optional[int] = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST or Fashion-MNIST (``name``): images (N, 1, 28, 28) uint8, labels (N,) int64."""
-    cls, folder, _ = DATASET_SOURCES[name]
+    _, folder, files = DATASET_SOURCES[name]
+    raw, split = root / folder / "raw", "train" if train else "t10k"
     if verify:
         check_dataset_files(name, root)
-    present = _raw_files_present(name, root)
-    try:
-        dataset = cls(root=str(root), train=train, download=download)
-    except Exception as err:  # torchvision: RuntimeError when missing, assorted errors when damaged
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        if present:
-            raise DatasetCorruptError(
-                f"the {name} files in {root / folder / 'raw'} could not be read ({first}): they are damaged. "
-                f"Delete that folder's files so they are downloaded again, or replace them with the originals."
-            ) from err
-        cause = "downloading is switched off" if not download else first
-        raise DatasetNotFoundError(_missing_message(name, root, cause)) from err
+    # this split's two files
+    missing = [f for f in files if f.startswith(split) and not _present(raw, f)]
+    if missing:
+        if not download:
+            raise DatasetNotFoundError(
+                _missing_message(name, root, "downloading is switched off")
+            )
+        _download(name, root, missing, train)
+    # only the first ``limit`` of each
+    images = _read_idx(raw, f"{split}-images-idx3-ubyte.gz", "images", limit)
+    labels = _read_idx(raw, f"{split}-labels-idx1-ubyte.gz", "labels", limit)
+    if len(images) != len(labels):
+        raise DatasetCorruptError(
+            f"{raw} holds {len(images)} {split} images but {len(labels)} labels: one of "
+            f"the files is from another dataset. Replace them with the originals."
+        )
     # (N, 28, 28) -> (N, 1, 28, 28), uint8 in [0, 255]
-    images = dataset.data.unsqueeze(1)
-    return images[:limit].contiguous(), dataset.targets[:limit].long()
+    images = torch.from_numpy(images).unsqueeze(1)
+    return images.contiguous(), torch.from_numpy(labels).long()
