@@ -10,6 +10,7 @@ the ring's modes covered (toy2d's rule) every 40 steps. It prints a Markdown tab
 counts as JSON; chapter 0 shows the table, and tests/test_gan2d_page.py checks that the chapter
 quotes this file. Needs Chromium and chromedriver (``apt-get install chromium chromium-driver``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LR_D = {"slow D": 1e-4, "D as fast as G": 1e-3}  # chapter 0's two recipes
 LR_G, EVERY = 1e-3, 40
-PAGE = ('<!doctype html><html><head><meta charset="utf-8"><script src="_static/dcgan-gan2d.js"></script></head>'
-        '<body><div class="dcgan-gan2d"></div></body></html>')
+PAGE = (
+    '<!doctype html><html><head><meta charset="utf-8"><script src="_static/dcgan-gan2d.js"></script></head>'
+    '<body><div class="dcgan-gan2d"></div></body></html>'
+)
 RUN = """
 var [seed, lrD, lrG, steps, every] = arguments;
 var gan = new window.dcganGan2dModel.GAN2D(window.tf, {seed: seed, lrD: lrD, lrG: lrG});
@@ -45,8 +48,12 @@ setTimeout(chunk, 0);
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".js": "text/javascript",
-                      ".wasm": "application/wasm"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+    }
 
     def log_message(self, *args):
         pass
@@ -57,11 +64,21 @@ def browser(profile: Path):
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):  # no network but the page's server
+    options.binary_location = shutil.which("chromium") or shutil.which(
+        "chromium-browser"
+    )
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):  # no network but the page's server
         options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    return webdriver.Chrome(
+        options=options, service=Service(shutil.which("chromedriver"))
+    )
 
 
 def poll(driver):
@@ -78,30 +95,57 @@ def poll(driver):
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=1200, help="steps per run (chapter 0's 1,200)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "gan2d_browser_seeds.json")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the runs already in OUT.partial (written after every run) and do the rest")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=1200,
+        help="steps per run (chapter 0's 1,200)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "benchmarks" / "results" / "gan2d_browser_seeds.json",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in OUT.partial (written after every run) and do the rest",
+    )
     args = parser.parse_args(argv)
     saved = args.out.with_suffix(".partial")
-    done = json.loads(saved.read_text()) if args.resume and saved.is_file() else {}
+    done = (
+        json.loads(saved.read_text()) if args.resume and saved.is_file() else {}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         (site / "_static").mkdir(parents=True)
         shutil.copy(REPO / "_static" / "dcgan-gan2d.js", site / "_static")
         shutil.copytree(REPO / "_static" / "tfjs", site / "_static" / "tfjs")
         (site / "index.html").write_text(PAGE)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(site)))
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), partial(_Handler, directory=str(site))
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         driver = browser(Path(tmp) / "profile")
         driver.set_script_timeout(120)
         try:
             driver.get(f"http://127.0.0.1:{server.server_address[1]}/index.html")
             deadline = time.time() + 60
-            while driver.execute_script("return document.querySelector('.dcgan-gan2d').dataset.state") != "ready":
+            while (
+                driver.execute_script(
+                    "return document.querySelector('.dcgan-gan2d').dataset.state"
+                )
+                != "ready"
+            ):
                 if time.time() > deadline:
-                    raise RuntimeError("the trainer did not start: " + str(driver.execute_script(
-                        "return document.querySelector('.dcgan-gan2d').dataset.error")))
+                    raise RuntimeError(
+                        "the trainer did not start: "
+                        + str(
+                            driver.execute_script(
+                                "return document.querySelector('.dcgan-gan2d').dataset.error"
+                            )
+                        )
+                    )
                 time.sleep(0.2)
             runs = {}
             for name, lr_d in LR_D.items():
@@ -111,22 +155,41 @@ def main(argv=None) -> dict:
                     if kept:
                         runs[name].append(kept[0])
                         continue
-                    driver.execute_script(RUN, seed, lr_d, LR_G, args.steps, EVERY)
+                    driver.execute_script(
+                        RUN, seed, lr_d, LR_G, args.steps, EVERY
+                    )
                     while (run := poll(driver)) is None:
                         time.sleep(2)
-                    runs[name].append({"seed": seed, "final": run["modes"][-1], "most": max(run["modes"]),
-                                       "seconds": round(run["seconds"], 1)})
+                    runs[name].append(
+                        {
+                            "seed": seed,
+                            "final": run["modes"][-1],
+                            "most": max(run["modes"]),
+                            "seconds": round(run["seconds"], 1),
+                        }
+                    )
                     saved.parent.mkdir(parents=True, exist_ok=True)
                     saved.write_text(json.dumps(runs))
-                    print(f"{name} (lr_D {lr_d:g}), seed {seed}: {run['modes'][-1]} of 8 modes at the end, at most "
-                          f"{max(run['modes'])}, {run['seconds']:.0f} s", flush=True)
+                    print(
+                        f"{name} (lr_D {lr_d:g}), seed {seed}: {run['modes'][-1]} of 8 modes at the end, at most "
+                        f"{max(run['modes'])}, {run['seconds']:.0f} s",
+                        flush=True,
+                    )
             agent = driver.execute_script("return navigator.userAgent")
         finally:
             driver.quit()
             server.shutdown()
-    result = {"steps": args.steps, "lr_g": LR_G, "lr_d": LR_D, "loss": "non-saturating", "every": EVERY,
-              "command": "python scripts/gan2d_browser_seeds.py", "browser": agent, "cpu": platform.machine(),
-              "runs": runs}
+    result = {
+        "steps": args.steps,
+        "lr_g": LR_G,
+        "lr_d": LR_D,
+        "loss": "non-saturating",
+        "every": EVERY,
+        "command": "python scripts/gan2d_browser_seeds.py",
+        "browser": agent,
+        "cpu": platform.machine(),
+        "runs": runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     saved.unlink(missing_ok=True)
@@ -137,9 +200,14 @@ def main(argv=None) -> dict:
 def markdown_table(result: dict) -> str:
     """The chapter's table: modes covered at the end of each browser seed's run, per recipe."""
     seeds = len(next(iter(result["runs"].values())))
-    rows = [f"| recipe | modes covered after {result['steps']:,} steps, browser seeds 0 to {seeds - 1} |", "|:--|:--|"]
+    rows = [
+        f"| recipe | modes covered after {result['steps']:,} steps, browser seeds 0 to {seeds - 1} |",
+        "|:--|:--|",
+    ]
     for name, runs in result["runs"].items():
-        rows.append(f"| {name}, lr_D = {result['lr_d'][name]:g} | {', '.join(str(r['final']) for r in runs)} |")
+        rows.append(
+            f"| {name}, lr_D = {result['lr_d'][name]:g} | {', '.join(str(r['final']) for r in runs)} |"
+        )
     return "\n".join(rows)
 
 

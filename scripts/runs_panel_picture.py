@@ -6,6 +6,7 @@ Opens ``_static/run-grid/GRID.json`` in the panel of ``_static/dcgan-runs.js`` i
 (network off), at its first run and last step, and saves a screenshot of the panel: its four
 controls, the step slider, the curves and the samples. Run it after ``scripts/runs_grid.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,12 @@ from gan2d_browser_seeds import _Handler, browser
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-PAGE = ('<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="_static/dcgan-runs.css">'
-        '<style>body {{ font-family: sans-serif; margin: 8px; width: 860px; }}</style>'
-        '<script src="_static/dcgan-runs.js"></script></head>'
-        '<body><div class="dcgan-runs" data-grid="{grid}"></div></body></html>')
+PAGE = (
+    '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="_static/dcgan-runs.css">'
+    "<style>body {{ font-family: sans-serif; margin: 8px; width: 860px; }}</style>"
+    '<script src="_static/dcgan-runs.js"></script></head>'
+    '<body><div class="dcgan-runs" data-grid="{grid}"></div></body></html>'
+)
 
 
 def main(argv=None) -> Path:
@@ -42,9 +45,17 @@ def main(argv=None) -> Path:
             shutil.copy(REPO / "_static" / name, site / "_static")
         meta = REPO / "_static" / "run-grid" / f"{args.grid}.json"
         shutil.copy(meta, site / "_static" / "run-grid")
-        shutil.copy(REPO / "_static" / "run-grid" / json.loads(meta.read_text())["sprite"], site / "_static" / "run-grid")
+        shutil.copy(
+            REPO
+            / "_static"
+            / "run-grid"
+            / json.loads(meta.read_text())["sprite"],
+            site / "_static" / "run-grid",
+        )
         (site / "index.html").write_text(PAGE.format(grid=args.grid))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(site)))
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), partial(_Handler, directory=str(site))
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         driver = browser(Path(tmp) / "profile")
         try:
@@ -53,8 +64,13 @@ def main(argv=None) -> Path:
             root = driver.find_element("css selector", ".dcgan-runs")
             deadline = time.time() + 30
             while root.get_attribute("data-state") != "ready":
-                if time.time() > deadline or root.get_attribute("data-state") == "error":
-                    raise RuntimeError(f"the panel did not load: {root.get_attribute('data-error')}")
+                if (
+                    time.time() > deadline
+                    or root.get_attribute("data-state") == "error"
+                ):
+                    raise RuntimeError(
+                        f"the panel did not load: {root.get_attribute('data-error')}"
+                    )
                 time.sleep(0.1)
             png = root.screenshot_as_png
         finally:
@@ -62,8 +78,12 @@ def main(argv=None) -> Path:
             server.shutdown()
     image = Image.open(io.BytesIO(png)).convert("RGB")
     out.parent.mkdir(parents=True, exist_ok=True)
-    image.quantize(colors=128).save(out, optimize=True)  # a palette: a third of the bytes
-    print(f"wrote {out} ({image.width} x {image.height}, {out.stat().st_size:,} bytes)")
+    image.quantize(colors=128).save(
+        out, optimize=True
+    )  # a palette: a third of the bytes
+    print(
+        f"wrote {out} ({image.width} x {image.height}, {out.stat().st_size:,} bytes)"
+    )
     return out
 
 

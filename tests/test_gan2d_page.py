@@ -5,6 +5,7 @@ browser's steps match PyTorch's toy2d from the same weights and batches, its vie
 toy2d's pictures, every control changes the run, and with the defaults it covers the ring's
 modes within a minute. ``test_book_pages_static.py`` checks the trainer on the built chapter.
 """
+
 import json
 import shutil
 import time
@@ -56,40 +57,75 @@ def _wait(browser, condition, timeout=30.0, what="the trainer"):
     """Poll the JavaScript expression ``condition`` (``root`` is the trainer's element) until true."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if browser.execute_script(f"var root = document.querySelector('.dcgan-gan2d'); return !!({condition});"):
+        if browser.execute_script(
+            f"var root = document.querySelector('.dcgan-gan2d'); return !!({condition});"
+        ):
             return
         time.sleep(0.05)
-    state = browser.execute_script("var r = document.querySelector('.dcgan-gan2d'); return [r.dataset.state, "
-                                   "r.dataset.error, r.dataset.step, r.dataset.modes];")
-    raise AssertionError(f"{what}: {condition} still false after {timeout} s (state {state})")
+    state = browser.execute_script(
+        "var r = document.querySelector('.dcgan-gan2d'); return [r.dataset.state, "
+        "r.dataset.error, r.dataset.step, r.dataset.modes];"
+    )
+    raise AssertionError(
+        f"{what}: {condition} still false after {timeout} s (state {state})"
+    )
 
 
 def _open(browser, site):
     browser.get(site + "index.html")
-    _wait(browser, "root.dataset.state === 'ready' || root.dataset.state === 'error'")
+    _wait(
+        browser,
+        "root.dataset.state === 'ready' || root.dataset.state === 'error'",
+    )
     root = browser.find_element("css selector", ".dcgan-gan2d")
-    assert root.get_attribute("data-state") == "ready", root.get_attribute("data-error")
+    assert root.get_attribute("data-state") == "ready", root.get_attribute(
+        "data-error"
+    )
     return root
 
 
 def _layers(net):
     """An MLP's nn.Linear layers as the page takes them: [{weight: (out, in), bias: (out,)}, ...]."""
-    return [{"weight": m.weight.tolist(), "bias": m.bias.tolist()} for m in net.net if isinstance(m, torch.nn.Linear)]
+    return [
+        {"weight": m.weight.tolist(), "bias": m.bias.tolist()}
+        for m in net.net
+        if isinstance(m, torch.nn.Linear)
+    ]
 
 
 def _pytorch_run(monkeypatch, loss, steps=STEPS):
     """toy2d's own steps from seed 0, recording every batch they draw: (weights, batches, losses, G)."""
     torch.manual_seed(0)
-    gan = make_toy_gan("ring", loss=loss, lr_d=2e-3, lr_g=5e-4, generator=torch.Generator().manual_seed(1))
+    gan = make_toy_gan(
+        "ring",
+        loss=loss,
+        lr_d=2e-3,
+        lr_g=5e-4,
+        generator=torch.Generator().manual_seed(1),
+    )
     weights = {"G": _layers(gan.G), "D": _layers(gan.D)}
     drawn = []
-    monkeypatch.setattr(toy2d, "sample_target", lambda *a: drawn.append(sample_target(*a)) or drawn[-1])
+    monkeypatch.setattr(
+        toy2d,
+        "sample_target",
+        lambda *a: drawn.append(sample_target(*a)) or drawn[-1],
+    )
     noise = gan.noise
-    monkeypatch.setattr(gan, "noise", lambda n: drawn.append(noise(n)) or drawn[-1])
+    monkeypatch.setattr(
+        gan, "noise", lambda n: drawn.append(noise(n)) or drawn[-1]
+    )
     losses = [step(gan) for _ in range(steps)]
-    assert len(drawn) == 3 * steps, "a step draws real points, D's noise and G's noise"
-    batches = [{"real": drawn[3 * i].tolist(), "d_noise": drawn[3 * i + 1].tolist(),
-                "g_noise": drawn[3 * i + 2].tolist()} for i in range(steps)]
+    assert len(drawn) == 3 * steps, (
+        "a step draws real points, D's noise and G's noise"
+    )
+    batches = [
+        {
+            "real": drawn[3 * i].tolist(),
+            "d_noise": drawn[3 * i + 1].tolist(),
+            "g_noise": drawn[3 * i + 2].tolist(),
+        }
+        for i in range(steps)
+    ]
     return weights, batches, losses, gan
 
 
@@ -115,20 +151,34 @@ def test_browser_steps_match_pytorch(browser, site, monkeypatch, loss):
     weights, batches, losses, gan = _pytorch_run(monkeypatch, loss)
     z = torch.randn(512, 2, generator=torch.Generator().manual_seed(2))
     _open(browser, site)
-    page = browser.execute_script(BROWSER_RUN, weights, batches, loss, 5e-4, 2e-3, z.tolist())
+    page = browser.execute_script(
+        BROWSER_RUN, weights, batches, loss, 5e-4, 2e-3, z.tolist()
+    )
     for i, (theirs, ours) in enumerate(zip(page["losses"], losses)):
         for k in ("d_loss", "g_loss"):
-            assert theirs[k] == pytest.approx(ours[k], rel=LOSS_RTOL), f"step {i + 1}, {k}"
-    assert losses[-1]["d_loss"] != pytest.approx(losses[0]["d_loss"], rel=1e-3), "the losses moved: a real test"
+            assert theirs[k] == pytest.approx(ours[k], rel=LOSS_RTOL), (
+                f"step {i + 1}, {k}"
+            )
+    assert losses[-1]["d_loss"] != pytest.approx(losses[0]["d_loss"], rel=1e-3), (
+        "the losses moved: a real test"
+    )
 
     with torch.no_grad():
         fake = gan.G(z)
     _, _, probs = d_probability(gan.D, 3.0, 60)
-    assert torch.allclose(torch.tensor(page["probs"]).view(60, 60), probs, atol=1e-4)
+    assert torch.allclose(
+        torch.tensor(page["probs"]).view(60, 60), probs, atol=1e-4
+    )
     assert torch.allclose(torch.tensor(page["fake"]).view(-1, 2), fake, atol=1e-4)
     arrows = g_arrows(gan.D, fake, loss)
-    assert torch.allclose(torch.tensor(page["arrows"]).view(-1, 2), arrows, atol=1e-4 * arrows.abs().max().item())
-    assert torch.allclose(torch.tensor(page["grid"]).view(18, 60, 2), warped_grid(gan.G), atol=1e-4)
+    assert torch.allclose(
+        torch.tensor(page["arrows"]).view(-1, 2),
+        arrows,
+        atol=1e-4 * arrows.abs().max().item(),
+    )
+    assert torch.allclose(
+        torch.tensor(page["grid"]).view(18, 60, 2), warped_grid(gan.G), atol=1e-4
+    )
     assert page["modes"] == modes_covered(fake)
 
 
@@ -141,14 +191,29 @@ def test_browser_modes_rule_is_toy2ds(browser, site):
         # fakes near three of the ring's modes with these shares, the rest far away, some just outside 0.3
         n = 1000
         counts = [round(s * n) for s in share]
-        parts = [centres[i] + 0.25 * torch.nn.functional.normalize(torch.randn(c, 2, generator=gen), dim=1)
-                 for i, c in enumerate(counts[:2])]
-        parts.append(centres[2] + 0.31 * torch.nn.functional.normalize(torch.randn(counts[2], 2, generator=gen), dim=1))
+        parts = [
+            centres[i]
+            + 0.25
+            * torch.nn.functional.normalize(
+                torch.randn(c, 2, generator=gen), dim=1
+            )
+            for i, c in enumerate(counts[:2])
+        ]
+        parts.append(
+            centres[2]
+            + 0.31
+            * torch.nn.functional.normalize(
+                torch.randn(counts[2], 2, generator=gen), dim=1
+            )
+        )
         fake = torch.cat(parts)
-        ours = browser.execute_script("var M = window.dcganGan2dModel; var f = new Float32Array(arguments[0].flat());"
-                                      "var c = [0,1,2,3,4,5,6,7].map(function (k) { var a = k * Math.PI / 4;"
-                                      " return [2 * Math.cos(a), 2 * Math.sin(a)]; });"
-                                      "return M.modesCovered(f, c);", fake.tolist())
+        ours = browser.execute_script(
+            "var M = window.dcganGan2dModel; var f = new Float32Array(arguments[0].flat());"
+            "var c = [0,1,2,3,4,5,6,7].map(function (k) { var a = k * Math.PI / 4;"
+            " return [2 * Math.cos(a), 2 * Math.sin(a)]; });"
+            "return M.modesCovered(f, c);",
+            fake.tolist(),
+        )
         assert ours == modes_covered(fake), share
 
 
@@ -157,7 +222,10 @@ def _run(browser, root, clicks=3):
     button = root.find_element("css selector", ".dcgan-gan2d-step")
     for _ in range(clicks):
         button.click()
-    return tuple(root.get_attribute(a) for a in ("data-step", "data-d-steps", "data-d-loss", "data-g-loss"))
+    return tuple(
+        root.get_attribute(a)
+        for a in ("data-step", "data-d-steps", "data-d-loss", "data-g-loss")
+    )
 
 
 def _reset(root):
@@ -170,11 +238,16 @@ def test_every_control_changes_the_run(browser, site):
     from selenium.webdriver.support.select import Select
 
     root = _open(browser, site)
-    assert root.get_attribute("data-step") == "0" and root.get_attribute("data-modes") is not None
+    assert (
+        root.get_attribute("data-step") == "0"
+        and root.get_attribute("data-modes") is not None
+    )
     baseline = _run(browser, root)
     assert baseline[:2] == ("3", "3")
     _reset(root)
-    assert _run(browser, root) == baseline, "a reset with the same seed replays the same run"
+    assert _run(browser, root) == baseline, (
+        "a reset with the same seed replays the same run"
+    )
 
     def changed(action, what):
         _reset(root)
@@ -183,30 +256,46 @@ def test_every_control_changes_the_run(browser, site):
         assert after[2:] != baseline[2:], f"{what} did not change the losses"
         return after
 
-    q = lambda cls: root.find_element("css selector", f".dcgan-gan2d-{cls}")
+    def q(cls):
+        return root.find_element("css selector", f".dcgan-gan2d-{cls}")
+
     changed(lambda: Select(q("data")).select_by_value("moons"), "the data")
-    assert root.get_attribute("data-modes") is None, "the moons have no modes to count"
+    assert root.get_attribute("data-modes") is None, (
+        "the moons have no modes to count"
+    )
     Select(q("data")).select_by_value("ring")
     assert root.get_attribute("data-modes") is not None
     changed(lambda: q("lr-g").send_keys(Keys.END), "lr of G")  # 10^-1.5
     q("lr-g").send_keys(Keys.HOME)
     changed(lambda: q("lr-d").send_keys(Keys.END), "lr of D")
     q("lr-d").send_keys(Keys.HOME)
-    for slider in ("lr-g", "lr-d"):  # back to the default, 1e-3: 20 notches of 0.1 above 1e-5
+    for slider in (
+        "lr-g",
+        "lr-d",
+    ):  # back to the default, 1e-3: 20 notches of 0.1 above 1e-5
         for _ in range(20):
             q(slider).send_keys(Keys.ARROW_RIGHT)
-    assert browser.execute_script("var s = window.dcganGan2d[0].gan.settings; return [s.lrG, s.lrD];") == \
-        pytest.approx([1e-3, 1e-3])
+    assert browser.execute_script(
+        "var s = window.dcganGan2d[0].gan.settings; return [s.lrG, s.lrD];"
+    ) == pytest.approx([1e-3, 1e-3])
     changed(lambda: Select(q("loss")).select_by_value("saturating"), "G's loss")
-    assert float(root.get_attribute("data-g-loss")) < 0, "the saturating loss is negative"
+    assert float(root.get_attribute("data-g-loss")) < 0, (
+        "the saturating loss is negative"
+    )
     Select(q("loss")).select_by_value("non-saturating")
-    after = changed(lambda: q("d-steps").send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT), "D steps per G step")
+    after = changed(
+        lambda: q("d-steps").send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT),
+        "D steps per G step",
+    )
     assert after[:2] == ("3", "9"), "three D steps for every G step"
     q("d-steps").send_keys(Keys.HOME)
 
     def new_seed():
         q("seed").clear()
-        q("seed").send_keys("7", Keys.TAB)  # the change event resets with the new seed
+        q("seed").send_keys(
+            "7", Keys.TAB
+        )  # the change event resets with the new seed
+
     changed(new_seed, "the seed")
     assert _run(browser, root, 0)[0] == "3"
     q("seed").clear()
@@ -221,14 +310,21 @@ def test_every_control_changes_the_run(browser, site):
     stopped = int(root.get_attribute("data-step"))
     time.sleep(0.5)
     assert int(root.get_attribute("data-step")) == stopped and play.text == "Play"
-    assert browser.execute_script("return window.tf.memory().numTensors") < 100, "no tensor leaks while training"
+    assert browser.execute_script("return window.tf.memory().numTensors") < 100, (
+        "no tensor leaks while training"
+    )
 
 
 def test_defaults_cover_six_ring_modes_within_a_minute(browser, site, tmp_path):
     root = _open(browser, site)
     started = time.time()
     root.find_element("css selector", ".dcgan-gan2d-play").click()
-    _wait(browser, "Number(root.dataset.modes) >= 6", timeout=SPEED_LIMIT_S, what="6 of 8 modes")
+    _wait(
+        browser,
+        "Number(root.dataset.modes) >= 6",
+        timeout=SPEED_LIMIT_S,
+        what="6 of 8 modes",
+    )
     seconds, steps = time.time() - started, int(root.get_attribute("data-step"))
     root.find_element("css selector", ".dcgan-gan2d-play").click()
     assert steps > 0
@@ -244,11 +340,21 @@ def test_chapter_0_quotes_the_recorded_browser_seeds():
     sys.path.insert(0, str(REPO / "scripts"))
     from gan2d_browser_seeds import markdown_table
 
-    result = json.loads((REPO / "benchmarks" / "results" / "gan2d_browser_seeds.json").read_text())
+    result = json.loads(
+        (REPO / "benchmarks" / "results" / "gan2d_browser_seeds.json").read_text()
+    )
     chapter = json.loads((REPO / "book" / "00_gans_in_2d.ipynb").read_text())
-    text = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
-    assert markdown_table(result) in text, "re-run scripts/gan2d_browser_seeds.py and paste its table"
+    text = "\n".join(
+        "".join(c["source"])
+        for c in chapter["cells"]
+        if c["cell_type"] == "markdown"
+    )
+    assert markdown_table(result) in text, (
+        "re-run scripts/gan2d_browser_seeds.py and paste its table"
+    )
     slow, fast = ([r["final"] for r in runs] for runs in result["runs"].values())
     assert len(slow) == len(fast) == 5 and result["steps"] == 1200
     assert sum(m <= 2 for m in slow) >= 3, f"most slow-D runs collapse: {slow}"
-    assert sum(m >= 6 for m in fast) >= 3, f"most fast-D runs cover the modes: {fast}"
+    assert sum(m >= 6 for m in fast) >= 3, (
+        f"most fast-D runs cover the modes: {fast}"
+    )
