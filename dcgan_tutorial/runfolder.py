@@ -31,6 +31,11 @@ LOCK_NAME = ".lock"
 FRESH_LOCK_SECONDS = 10  # a lock file with no readable content yet is being written (if younger than this)
 
 
+def kept_checkpoint_name(step: int) -> str:
+    """The file name of the checkpoint kept for ``step`` (``--keep``)."""
+    return f"step_{step:07d}.pt"
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """The paths of one run folder (nothing is created until something is written)."""
@@ -47,6 +52,9 @@ class RunFolder:
     @property
     def kept_checkpoints(self) -> Path:
         return self.root / "checkpoints"
+
+    def kept_checkpoint(self, step: int) -> Path:
+        return self.kept_checkpoints / kept_checkpoint_name(step)
 
     @property
     def progress(self) -> Path:

@@ -30,7 +30,12 @@ from .config import ConfigError
 from .distributed import is_writer, unwrap
 from .metrics import ReferenceFID, generator_samples
 from .pretrained import save_generator_file
-from .runfolder import RunFolder, disk_full, write_atomically
+from .runfolder import (
+    RunFolder,
+    disk_full,
+    kept_checkpoint_name,
+    write_atomically,
+)
 from .state import GANState
 from .tricks.ema import ema_generator
 
@@ -66,7 +71,7 @@ class CheckpointWriter(Callback):
         if self.keep == 0:
             return
         self.history_dir.mkdir(exist_ok=True)
-        kept = self.history_dir / f"step_{state.step:07d}.pt"
+        kept = self.history_dir / kept_checkpoint_name(state.step)
         tmp = kept.with_name(f".{kept.name}.tmp")
         tmp.unlink(missing_ok=True)
         try:

@@ -5,6 +5,15 @@ then export its generator with the command, the hardware and the time recorded i
     python scripts/train_pretrained.py --name mnist-cond --data-root DIR -- --preset cond-mnist --steps 8480
     python scripts/train_pretrained.py --name emoji --ema --grids 8 -- --preset emoji32 --dataset emoji
 
+The shipped ``mnist`` generator comes from a long run on one CPU thread, stopped (Ctrl-C) once its
+FID had stopped falling, and continued across stops with ``--resume``; ``--best`` ships the EMA
+generator of its lowest FID against training images (``RUN/best_generator.pt``)::
+
+    OMP_NUM_THREADS=1 python scripts/train_pretrained.py --data-root DIR --best --resume \
+        -- --ngf 64 --ndf 64 --ema-decay 0.999 --r1-gamma 1 --steps 300000 --fid-every 2000 \
+        --checkpoint-every 2000 --keep 200 --sample-every 2000 --seed 0 --device cpu
+
+``--export-only`` ships a run folder as it stands (its run stopped earlier) without training.
 Everything after ``--`` is passed to ``python -m dcgan_tutorial train``.
 """
 
@@ -12,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import shlex
 import subprocess
 import sys
@@ -44,6 +54,22 @@ def main() -> None:
         help="ship the run's EMA generator (RUN_DIR/ema_generator.pt)",
     )
     parser.add_argument(
+        "--best",
+        action="store_true",
+        help="ship the generator of the run's lowest FID (RUN_DIR/best_generator.pt, from "
+        "--fid-every; the EMA generator where the run has one)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in RUN_DIR where it stopped instead of starting it afresh",
+    )
+    parser.add_argument(
+        "--export-only",
+        action="store_true",
+        help="do not train: ship RUN_DIR as it stands",
+    )
+    parser.add_argument(
         "--grids",
         type=int,
         default=0,
@@ -57,6 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     args.run_dir = args.run_dir or f"runs/pretrained-{args.name}"
 
+    folder = RunFolder(args.run_dir)
     command = [
         sys.executable,
         "-m",
@@ -71,16 +98,25 @@ def main() -> None:
         *(["--data-root", args.data_root] if args.data_root else []),
         *args.train_args,
     ]
+    run = command
+    if (
+        args.resume and folder.checkpoint.is_file()
+    ):  # the same run, where it stopped
+        run = [*command, "--resume", args.run_dir]
+        run.remove("--overwrite")
     start = time.perf_counter()
-    try:
-        subprocess.run(command, check=True)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C: the run wrote the checkpoint of its last step; ship that
+    if not args.export_only:
+        try:
+            subprocess.run(run, check=True)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C: the run wrote the checkpoint of its last step; ship that
     seconds = time.perf_counter() - start
     shown = ["python", *command[1:]]
     if args.data_root:
         i = shown.index("--data-root")
         shown[i + 1] = "DIR"
+    if args.run_dir != f"runs/pretrained-{args.name}":
+        shown[shown.index("--out") + 1] = "RUN"
     provenance = {
         "command": shlex.join(shown),
         "hardware": hardware_name(),
@@ -89,17 +125,31 @@ def main() -> None:
         "date": datetime.date.today().isoformat(),
     }
     weights = None
-    if args.ema:
+    if args.best:
+        best = torch.load(
+            folder.best_generator, map_location="cpu", weights_only=True
+        )
+        weights = best["G"]
+        curve = json.loads(folder.fid_history.read_text())
+        provenance["selected"] = (
+            f"step {best['step']}: {best['provenance']['selected']}"
+            + (" (the EMA generator)" if folder.ema_generator.is_file() else "")
+        )
+        # the training's own CPU time (one process, all its threads) up to that step, across
+        # every resume; the wall time of a run that spans stops says little
+        provenance["seconds"] = curve["best"]["cpu_seconds"]
+        provenance["seconds_are"] = (
+            "CPU seconds of training up to the shipped step"
+        )
+    elif args.ema:
         weights = torch.load(
-            RunFolder(args.run_dir).ema_generator,
-            map_location="cpu",
-            weights_only=True,
+            folder.ema_generator, map_location="cpu", weights_only=True
         )["G"]
         provenance["selected"] = (
             "the moving average of G's weights (EMA), BatchNorm statistics re-estimated"
         )
     path = export_generator(
-        RunFolder(args.run_dir).checkpoint,
+        folder.kept_checkpoint(best["step"]) if args.best else folder.checkpoint,
         PRETRAINED[args.name],
         provenance,
         weights,
