@@ -26,6 +26,7 @@ from dcgan_tutorial.export import (
     export_onnx,
     onnx_difference,
     onnx_images,
+    weights_in_float16,
 )
 from dcgan_tutorial.notebook.explorer import orthonormal_directions
 
@@ -278,9 +279,34 @@ def test_export_book_models_are_the_shipped_generators(name):
         / f"{name}.onnx"
     )
     G, cfg, _ = load_pretrained(name)
-    assert onnx_difference(path, G, n=16) < 1e-4
     stored = json.loads(path.with_suffix(".json").read_text())
+    assert stored["weights"] == "float16"  # half the page's download
+    assert onnx_difference(path, weights_in_float16(G), n=16) < 1e-4
     expected = describe(cfg, path.name, source=stored["source"])
-    assert {k: v for k, v in stored.items() if k != "torch"} == {
+    assert {k: v for k, v in stored.items() if k not in ("torch", "weights")} == {
         k: v for k, v in expected.items() if k != "torch"
     }
+
+
+def test_export_float16_weights_halve_the_file_and_only_round_the_weights(
+    tmp_path,
+):
+    G, cfg, _ = load_pretrained("mnist")
+    full = export_onnx(G, cfg, tmp_path / "full.onnx")
+    half = export_onnx(G, cfg, tmp_path / "half.onnx", half_weights=True)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    graph = onnx.load(half).graph
+    assert {w.data_type for w in graph.initializer} <= {
+        onnx.TensorProto.FLOAT16,
+        onnx.TensorProto.INT64,
+    }
+    assert (
+        json.loads(half.with_suffix(".json").read_text())["weights"] == "float16"
+    )
+    assert (
+        json.loads(full.with_suffix(".json").read_text())["weights"] == "float32"
+    )
+    # the graph is G with its weights rounded to float16, and nothing else
+    assert onnx_difference(half, weights_in_float16(G), n=16) < 1e-4
+    rounding = onnx_difference(half, G, n=16)
+    assert 0 < rounding < 2 / 255 * 2  # under two grey levels of 255
