@@ -319,4 +319,5 @@ def hardware_name(device: torch.device | str = "cpu") -> str:
             if line.startswith("model name")
         ]
         name = models[0] if models else name
-    return f"{name}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{name}, {threads} thread{'s' if threads != 1 else ''}"
