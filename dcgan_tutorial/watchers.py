@@ -214,7 +214,8 @@ class FIDTracker(Callback):
             self._cpu_before = (
                 last["cpu_seconds"] * state.step / max(last["step"], 1)
             )
-        self._next = (state.step // self.every + 1) * self.every
+        # the next point after the curve's last: this first log may already be at it
+        self._next = (last["step"] // self.every + 1) * self.every
 
     def measure(self, state: GANState) -> float:
         """FID of the evaluated generator now; records it and keeps the generator

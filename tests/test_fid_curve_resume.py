@@ -12,14 +12,14 @@ from dcgan_tutorial.watchers import FIDTracker
 TINY = ModelConfig(image_size=28, nc=1, nz=8, ngf=4, ndf=4)
 
 
-def _cfg(steps: int) -> TrainConfig:
+def _cfg(steps: int, log_every: int = 1) -> TrainConfig:
     return TrainConfig(
         batch_size=8,
         steps=steps,
         epochs=None,
         n_fixed=4,
         sample_every=100,
-        log_every=1,
+        log_every=log_every,
         checkpoint_every=100,
         precision="fp32",
     )
@@ -53,6 +53,23 @@ def test_a_resumed_tracker_continues_the_curve_the_best_and_the_cpu_time(
         cpu == sorted(cpu) and cpu[2] > cpu[1]
     )  # CPU time continues, it does not restart at 0
     assert second.best["fid"] == min(p["fid"] for p in second.history)
+
+
+def test_a_resumed_tracker_measures_the_point_its_first_log_reaches(
+    tmp_path, one_thread
+):
+    """Resumed at step 4 with a log every 2 steps, the first log is at step 6: a point is due."""
+    reference = ReferenceFID(random_images(300, seed=2))
+    loader = InMemoryLoader(
+        random_images(64, seed=0), torch.zeros(64, dtype=torch.long), 8, seed=0
+    )
+    state = make_state(TINY, _cfg(4, log_every=2))
+    first = FIDTracker(reference, every=2, n=100, out_dir=tmp_path)
+    train_gan(state, loader, callbacks=[first], progress=False)
+    state.train_cfg = _cfg(10, log_every=2)
+    second = FIDTracker(reference, every=2, n=100, out_dir=tmp_path)
+    train_gan(state, loader, callbacks=[second], progress=False)
+    assert [p["step"] for p in second.history] == [2, 4, 6, 8, 10]
 
 
 def test_a_fresh_run_in_an_old_folder_starts_a_new_curve(tmp_path, one_thread):
