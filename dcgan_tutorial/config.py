@@ -3,9 +3,10 @@
 Every default says where it comes from: the DCGAN paper (Radford, Metz, Chintala 2015,
 arXiv:1511.06434), one of the seed systems this project grows from (the Julia/Flux DCGAN
 package and tutorial, the TensorFlow MNIST model, the MNIST trainer, the PyTorch seed for
-CIFAR-10), or a measurement made with this package (README, "What we measured"). The named
-recipes are in ``presets.py``. ``ConfigError`` is the package's one error for a bad value: it
-names the field, the value and what is allowed, and the CLI maps the field to its flag.
+CIFAR-10), or a measurement made with this package (``benchmarks/README.md`` gives each
+with the command that measured it). The named recipes are in ``presets.py``. ``ConfigError``
+is the package's one error for a bad value: it names the field, the value and what is
+allowed, and the CLI maps the field to its flag.
 """
 
 from __future__ import annotations

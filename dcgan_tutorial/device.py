@@ -234,7 +234,7 @@ def keep_freed_cpu_memory() -> bool:
 CPU_CHANNELS_LAST = True
 CPU_FUSED_ADAM = True
 # bf16 autocast on CPUs with native bf16: mnist28's FID at 4,000 to 8,000 steps lies within fp32's
-# seed-to-seed spread (benchmarks/cpu_precision_quality.py; README, "What we measured")
+# seed-to-seed spread (benchmarks/cpu_precision_quality.py; benchmarks/README.md, "Precision")
 CPU_BF16 = True
 
 

@@ -1,7 +1,8 @@
 """Named recipes: a model and a training config for each seed system, and the CPU default.
 
 ``--preset NAME`` picks one; ``get_preset`` looks one up. Every value that differs from the
-paper's says where it comes from: a seed system's write-up, or a measurement (README).
+paper's says where it comes from: a seed system's write-up, or a measurement
+(``benchmarks/README.md``, where every measured figure is given with its command).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ MNIST28 = Preset(
     ),
 )
 
-# The paper / PyTorch DCGAN tutorial architecture: 64x64, 5 transposed convolutions,
-# ngf = ndf = 64, BN everywhere except G's output and D's input.
+# The paper's 64x64 architecture as the PyTorch DCGAN tutorial builds it: 5 transposed
+# convolutions, BN everywhere except G's output and D's input, at half the paper's width:
+# ngf = ndf = 64, so G starts at 4x4x512 where the paper's Figure 1 starts at 4x4x1024.
 PAPER64 = Preset(
     name="paper64",
     description="the DCGAN paper / PyTorch tutorial model at 64x64 (ngf = ndf = 64); for a GPU",
