@@ -447,6 +447,36 @@ def test_same_seed_and_position_give_the_same_image(trained, tmp_path):
     assert bytes(c.image.value) != bytes(a.image.value)
 
 
+def test_a_one_image_explorer_starts_where_the_live_explorer_starts():
+    """Chapter 8's Figure 7 sweeps LatentExplorer(G, n_images=1): the noise and directions that the
+    page's live explorer reads from _static/models/mnist.json, so a reader can reproduce it."""
+    import json
+    from pathlib import Path
+
+    from dcgan_tutorial.pretrained import load_pretrained
+
+    stored = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "_static/models/mnist.json"
+        ).read_text()
+    )
+    G, _, _ = load_pretrained("mnist")
+    explorer = LatentExplorer(G, n_images=1, n_directions=4)
+    assert stored["start"]["seeds"] == [
+        explorer.seed_a.value,
+        explorer.seed_b.value,
+    ]
+    for t, z in zip((0.0, 1.0), stored["start"]["z"]):
+        latent = explorer.latent(t=t, position=[0.0] * 4).flatten()
+        torch.testing.assert_close(latent, torch.tensor(z), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        explorer.directions,
+        torch.tensor(stored["directions"]["vectors"]),
+        atol=1e-6,
+        rtol=0,
+    )
+
+
 def test_directions_are_orthonormal_and_seeded():
     d = orthonormal_directions(16, 4, seed=0)
     assert d.shape == (4, 16)
