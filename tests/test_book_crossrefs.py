@@ -236,3 +236,19 @@ def test_chapters_have_exercises_and_captions_to_find():
 def test_every_reference_points_to_something_that_exists():
     problems = [problem for page in PAGES.values() for problem in _problems(page)]
     assert not problems, "references to nothing:\n" + "\n".join(problems)
+
+
+def test_the_intro_caption_describes_the_shipped_generator():
+    """The first picture's caption quotes the shipped generator's steps and CPU hours: they
+    must be the shipped file's (``provenance``), not a generator shipped before it."""
+    from dcgan_tutorial.pretrained import load_pretrained
+
+    _, _, meta = load_pretrained("mnist")
+    caption = (BOOK / "intro.md").read_text().split("```")[1]
+    quoted = re.search(
+        r"([\d.]+) hours? on one thread of a CPU \(([\d,]+) steps", caption
+    )
+    assert quoted, "the intro caption no longer says how long and how many steps"
+    hours, steps = float(quoted[1]), int(quoted[2].replace(",", ""))
+    assert steps == meta["step"], (steps, meta["step"])
+    assert hours == round(meta["provenance"]["seconds"] / 3600, 1)

@@ -89,7 +89,7 @@ def test_training_limits_follow_quick_mode_then_the_recipe():
 
 
 @pytest.mark.parametrize(
-    "name", ["fid_over_training", "cpu_quality", "cpu_batch_size", "emoji_tricks"]
+    "name", ["cpu_quality", "cpu_batch_size", "emoji_tricks"]
 )
 def test_shipped_results_are_the_measured_ones(name):
     """The package ships copies of benchmarks/results (chapter 7 reads them): they must not drift."""
@@ -102,6 +102,6 @@ def test_shipped_results_are_the_measured_ones(name):
 def test_an_unknown_result_names_the_ones_there_are():
     with pytest.raises(
         FileNotFoundError,
-        match="choose one of cpu_batch_size, cpu_quality, emoji_tricks, fid_over_training",
+        match="choose one of cpu_batch_size, cpu_quality, emoji_tricks, tricks_cpu",
     ):
         stored_result("fid")

@@ -148,7 +148,7 @@ def start_chapter(
 
 
 def stored_result(name: str) -> dict:
-    """A measured result shipped with the package (``assets/results/NAME.json``), e.g. ``fid_over_training``.
+    """A measured result shipped with the package (``assets/results/NAME.json``), e.g. ``cpu_quality``.
 
     These are copies of ``benchmarks/results/NAME.json`` in the repository, made by the scripts
     named inside them, so a chapter shows them without the repository beside it.
