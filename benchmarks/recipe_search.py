@@ -21,6 +21,7 @@ the same point. The study lives in ``benchmarks/results/recipe_search.db`` (SQLi
 so a search stopped at any point continues where it was with the same command.
 
     python benchmarks/recipe_search.py search --data-root DIR --trials 40
+    python benchmarks/recipe_search.py search --data-root DIR --trials 40 --join   # a second process
     python benchmarks/recipe_search.py confirm --data-root DIR --finalists 3 --seeds 0 1 2
 
 ``confirm`` trains the best finalists and ``mnist28`` with 3+ seeds each for their 180-second
@@ -240,9 +241,14 @@ def search(args) -> None:
         ),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
     )
-    for t in study.get_trials(
-        deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
-    ):
+    stopped = (
+        []
+        if args.join
+        else study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
+        )
+    )
+    for t in stopped:
         study.tell(
             t.number, state=optuna.trial.TrialState.FAIL
         )  # its process was stopped: it runs again
@@ -465,6 +471,13 @@ def main() -> None:
         help="folder for the study and its results",
     )
     parser.add_argument("--work", default="runs/recipe_search")
+    parser.add_argument(
+        "--join",
+        action="store_true",
+        help="a second search process on the same study, one thread each: it leaves the "
+        "running trials alone (without it, a running trial is one whose process was "
+        "stopped, and runs again)",
+    )
     args = parser.parse_args()
     RESULTS = Path(args.results)
     RESULTS.mkdir(parents=True, exist_ok=True)
