@@ -36,8 +36,6 @@ FORMAT_VERSION = 1
 # onnxruntime in the tests, and the onnxruntime-web 1.30.0 the book ships in _static/.
 OPSET = 17
 TOLERANCE = 1e-4  # largest |ONNX Runtime - PyTorch| accepted: float32 kernels differ by about 4e-6 here
-# With its weights stored in float16 (half the download), a graph is checked against PyTorch's G
-# whose weights are rounded the same way: the rounding is the only difference meant
 
 
 class OnnxUnavailable(RuntimeError):

@@ -5,9 +5,10 @@ then export its generator with the command, the hardware and the time recorded i
     python scripts/train_pretrained.py --name mnist-cond --data-root DIR -- --preset cond-mnist --steps 8480
     python scripts/train_pretrained.py --name emoji --ema --grids 8 -- --preset emoji32 --dataset emoji
 
-The shipped ``mnist`` generator comes from a long run on one CPU thread, stopped (Ctrl-C) once its
-FID had stopped falling, and continued across stops with ``--resume``; ``--best`` ships the EMA
-generator of its lowest FID against training images (``RUN/best_generator.pt``)::
+The shipped ``mnist`` generator comes from a long run on one CPU thread, stopped (Ctrl-C or
+SIGTERM) and continued with ``--resume`` several times, and stopped for good once its FID on the
+test set was below 30; ``--best`` ships the EMA generator of its lowest FID against training
+images (``RUN/best_generator.pt``)::
 
     OMP_NUM_THREADS=1 python scripts/train_pretrained.py --data-root DIR --best --resume \
         -- --ngf 64 --ndf 64 --ema-decay 0.999 --r1-gamma 1 --steps 300000 --fid-every 2000 \
@@ -160,8 +161,16 @@ def main() -> None:
         provenance["selected"] = (
             "the moving average of G's weights (EMA), BatchNorm statistics re-estimated"
         )
+    source = (
+        folder.kept_checkpoint(best["step"]) if args.best else folder.checkpoint
+    )
+    if not source.is_file():
+        sys.exit(
+            f"error: {source} is missing: the run no longer keeps the checkpoint of the step "
+            f"to ship; train with a larger --keep"
+        )
     path = export_generator(
-        folder.kept_checkpoint(best["step"]) if args.best else folder.checkpoint,
+        source,
         args.out or PRETRAINED[args.name],
         provenance,
         weights,
