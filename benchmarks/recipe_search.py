@@ -21,7 +21,7 @@ the same point. The study lives in ``benchmarks/results/recipe_search.db`` (SQLi
 so a search stopped at any point continues where it was with the same command.
 
     python benchmarks/recipe_search.py search --data-root DIR --trials 40
-    python benchmarks/recipe_search.py search --data-root DIR --trials 40 --join   # a second process
+    python benchmarks/recipe_search.py search --data-root DIR --trials 40 --join --sampler-seed 1
     python benchmarks/recipe_search.py confirm --data-root DIR --finalists 3 --seeds 0 1 2
 
 ``confirm`` trains the best finalists and ``mnist28`` with 3+ seeds each for their 180-second
@@ -237,7 +237,7 @@ def search(args) -> None:
         load_if_exists=True,
         direction="minimize",
         sampler=optuna.samplers.TPESampler(
-            seed=0, multivariate=True, n_startup_trials=8
+            seed=args.sampler_seed, multivariate=True, n_startup_trials=8
         ),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
     )
@@ -471,6 +471,13 @@ def main() -> None:
         help="folder for the study and its results",
     )
     parser.add_argument("--work", default="runs/recipe_search")
+    parser.add_argument(
+        "--sampler-seed",
+        type=int,
+        default=0,
+        help="the TPE sampler's seed: give each process of one study its own, or "
+        "they draw the same recipes",
+    )
     parser.add_argument(
         "--join",
         action="store_true",
