@@ -22,7 +22,7 @@ so a search stopped at any point continues where it was with the same command.
 
     python benchmarks/recipe_search.py search --data-root DIR --trials 40
     python benchmarks/recipe_search.py search --data-root DIR --trials 40 --join --sampler-seed 1
-    python benchmarks/recipe_search.py confirm --data-root DIR --finalists 3 --seeds 0 1 2
+    python benchmarks/recipe_search.py confirm --data-root DIR --finalists 3 --seeds 0 1 2 --jobs 2
 
 ``confirm`` trains the best finalists and ``mnist28`` with 3+ seeds each for their 180-second
 step counts, measures FID on 10,000 samples against the 10,000 test images and the digit shares
@@ -34,6 +34,7 @@ test. Results: ``benchmarks/results/recipe_search.json`` (every trial) and
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
@@ -41,6 +42,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -386,7 +388,10 @@ def confirm(args) -> None:
         json.loads(out_path.read_text()) if out_path.exists() else {"runs": []}
     )
     have = {(r["name"], r["seed"]) for r in result["runs"]}
+    units = []  # (name, params, steps, ratio, seed): every run still to make
     for name, params in candidates.items():
+        if all((name, seed) in have for seed in args.seeds):
+            continue
         model = {k: params[k] for k in ("ngf", "ndf", "nz")}
         train = {k: v for k, v in params.items() if k not in model}
         steps, ratio = budget_steps(
@@ -397,27 +402,45 @@ def confirm(args) -> None:
             args.budget,
             args.speed_threads,
         )
-        for seed in args.seeds:
-            if (name, seed) in have:
-                continue
-            out = Path(args.work) / f"confirm_{name}_s{seed}"
-            run_training(
-                train_command(model, train, steps, seed, out, args.data_root, 0)
-            )
-            target = out / (
-                "ema_generator.pt" if train.get("ema_decay") else "checkpoint.pt"
-            )
-            row = {
-                "name": name,
-                "seed": seed,
-                "params": params,
-                "steps": steps,
-                "ratio": ratio,
-                **evaluate(target, args.data_root),
-            }
+        units += [
+            (name, params, steps, ratio, seed)
+            for seed in args.seeds
+            if (name, seed) not in have
+        ]
+    lock = threading.Lock()
+
+    def run(unit) -> None:
+        name, params, steps, ratio, seed = unit
+        model = {k: params[k] for k in ("ngf", "ndf", "nz")}
+        train = {k: v for k, v in params.items() if k not in model}
+        out = Path(args.work) / f"confirm_{name}_s{seed}"
+        run_training(
+            train_command(model, train, steps, seed, out, args.data_root, 0)
+        )
+        target = out / (
+            "ema_generator.pt" if train.get("ema_decay") else "checkpoint.pt"
+        )
+        row = {
+            "name": name,
+            "seed": seed,
+            "params": params,
+            "steps": steps,
+            "ratio": ratio,
+            **evaluate(target, args.data_root),
+        }
+        with lock:  # one writer at a time: every finished run is kept at once
             result["runs"].append(row)
             out_path.write_text(json.dumps(result, indent=1))
             print(name, seed, steps, row["fid"], flush=True)
+
+    # Each run is a one-thread subprocess: --jobs of them side by side, one per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for future in [pool.submit(run, unit) for unit in units]:
+            future.result()
+    order = {name: i for i, name in enumerate(candidates)}
+    result["runs"].sort(
+        key=lambda r: (order.get(r["name"], len(order)), r["seed"])
+    )
     lines = [
         "recipe          steps   FID per seed (mean)       vs mnist28: t, p (Welch)"
     ]
@@ -455,6 +478,12 @@ def main() -> None:
     )
     parser.add_argument("--finalists", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="confirm: runs side by side (one thread each)",
+    )
     parser.add_argument("--ref-steps-per-s", type=float, default=REF_STEPS_PER_S)
     parser.add_argument(
         "--speed-threads", type=int, default=1, help="threads for the speed ratio"
