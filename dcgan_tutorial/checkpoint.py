@@ -28,7 +28,7 @@ from .config import (
 from .distributed import unwrap
 from .models import build_generator
 from .runfolder import resolve_checkpoint_path, write_atomically
-from .state import GANState, make_state
+from .state import GANState, learning_rates, make_state
 
 FORMAT = "dcgan_tutorial.checkpoint"
 FORMAT_VERSION = 1
@@ -245,13 +245,11 @@ def state_from_checkpoint(
         raise CheckpointError(
             f"{source} does not match its own model configuration: {err}"
         ) from err
-    if (
-        train_cfg is not None
-    ):  # load_state_dict restored the stored rates: the new settings win
-        for opt, lr in (
-            (state.opt_g, train_cfg.lr_g),
-            (state.opt_d, train_cfg.lr_d),
-        ):
+    if train_cfg is not None:
+        # load_state_dict restored the stored rates: the new settings win, at
+        # the schedule's rates for the next step (which sets them again)
+        rates = learning_rates(train_cfg, int(data["step"]))
+        for opt, lr in zip((state.opt_g, state.opt_d), rates):
             for group in opt.param_groups:
                 group["lr"], group["betas"] = (
                     lr,

@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--lr-d", type=_positive(float), help="D's learning rate (overrides --lr)"
     )
+    t.add_argument(
+        "--lr-half-life",
+        type=_non_negative_int,
+        metavar="STEPS",
+        help="halve both learning rates every STEPS steps (0: constant, the default)",
+    )
     t.add_argument("--beta1", type=_unit_interval, help="Adam beta1 (paper: 0.5)")
     t.add_argument(
         "--beta2", type=_unit_interval, help="Adam beta2 (paper: 0.999)"
@@ -432,6 +438,7 @@ def _plan(args):
             batch_size=args.batch_size,
             lr_g=args.lr_g or args.lr,
             lr_d=args.lr_d or args.lr,
+            lr_half_life=args.lr_half_life,
             beta1=args.beta1,
             beta2=args.beta2,
             loss=args.loss,

@@ -174,6 +174,9 @@ class TrainConfig:
     batch_size: int = 128  # paper, section 4: mini-batches of 128
     lr_g: float = 2e-4  # paper: Adam learning rate 0.0002 (0.001 was too high)
     lr_d: float = 2e-4  # paper: the same rate for D
+    # 0: constant rates (the paper); else both halve every this many steps:
+    # lr at step s = lr * 0.5 ** (s / lr_half_life), a function of the step alone
+    lr_half_life: int = 0
     # paper: beta1 = 0.5; the default 0.9 made training oscillate
     beta1: float = 0.5
     # Adam's default, kept by the paper and every seed system
@@ -240,6 +243,16 @@ class TrainConfig:
             _positive_int(name, getattr(self, name))
         for name in ("lr_g", "lr_d"):
             _positive_float(name, getattr(self, name))
+        if (
+            isinstance(self.lr_half_life, bool)
+            or not isinstance(self.lr_half_life, int)
+            or self.lr_half_life < 0
+        ):
+            _fail(
+                "lr_half_life",
+                self.lr_half_life,
+                "use 0 (off) or a positive number of steps",
+            )
         for name in ("beta1", "beta2"):
             value = getattr(self, name)
             if (

@@ -130,3 +130,24 @@ def make_state(
         g_backward_and_step=make_update(speed, device),
         ema=ema,
     )
+
+
+def learning_rates(train_cfg: TrainConfig, step: int) -> tuple[float, float]:
+    """G's and D's Adam learning rates for the step after ``step`` steps done.
+
+    ``lr_g`` and ``lr_d`` themselves, or with ``lr_half_life`` > 0 both times
+    ``0.5 ** (step / lr_half_life)``: a function of the step alone, so a resumed
+    run, or one stopped by time, follows the same schedule.
+    """
+    if train_cfg.lr_half_life == 0:
+        return train_cfg.lr_g, train_cfg.lr_d
+    decay = 0.5 ** (step / train_cfg.lr_half_life)
+    return train_cfg.lr_g * decay, train_cfg.lr_d * decay
+
+
+def set_learning_rates(state: GANState, step: int) -> None:
+    """Put ``learning_rates(state.train_cfg, step)`` into every param group of ``opt_g`` and ``opt_d``."""
+    lr_g, lr_d = learning_rates(state.train_cfg, step)
+    for opt, lr in ((state.opt_g, lr_g), (state.opt_d, lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = lr

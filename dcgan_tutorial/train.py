@@ -31,7 +31,7 @@ from .device import backward_and_step
 from .interrupt import StopOnSignal
 from .memory import raise_if_out_of_memory
 from .sample import generate
-from .state import STAT_KEYS, GANState
+from .state import STAT_KEYS, GANState, set_learning_rates
 from .tricks import PAPER, PaperView
 
 # the first checkpoint by time: a run killed after a minute leaves one
@@ -104,9 +104,12 @@ def train_step(
 
     labels: (B,) the real images' classes. A conditional model asks G for the same
     classes, so fakes and reals come in the same class proportions; other models
-    ignore them.
+    ignore them. With ``lr_half_life`` > 0 both optimisers first get this step's
+    learning rates (``state.learning_rates``).
     """
     G, D, view, step = state.G, state.D, state.view, state.step
+    if state.train_cfg.lr_half_life:  # the schedule's rates for this step
+        set_learning_rates(state, step)
     if (
         state.model_cfg.conditional
     ):  # bind the class once: below, G and D take images (or z) only
