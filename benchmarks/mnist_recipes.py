@@ -1,7 +1,7 @@
 """Which recipe for a long CPU run? Short runs of candidate recipes, FID tracked as they train.
 
 Each variant is the ``mnist28`` preset with the changes in ``VARIANTS`` (width, EMA of G, the
-R1 penalty), trained with ``python -m dcgan_tutorial train`` for the same number of steps on
+R1 penalty, a learning-rate decay), trained with ``python -m dcgan_tutorial train`` for the same number of steps on
 one CPU thread per run, two runs side by side. ``--fid-every`` makes the run measure the
 classifier FID of its evaluated generator (the EMA generator when there is one) on 2,000
 samples against 10,000 training images as it goes (``RUN/fid_history.json``); the script
@@ -42,6 +42,22 @@ VARIANTS = {
     "w64_ema_r1": (
         ["--ngf", "64", "--ndf", "64", "--ema-decay", "0.999", "--r1-gamma", "1"],
         "w64_ema with the R1 penalty on reals (gamma 1)",
+    ),
+    "w64_ema_r1_decay": (
+        [
+            *[
+                "--ngf",
+                "64",
+                "--ndf",
+                "64",
+                "--ema-decay",
+                "0.999",
+                "--r1-gamma",
+                "1",
+            ],
+            *["--lr-half-life", "2000"],
+        ],
+        "w64_ema_r1 with both learning rates halved every 2,000 steps",
     ),
 }
 RESULTS = Path("benchmarks/results")
@@ -102,7 +118,7 @@ def run_one(
 
 def table(runs: list[dict]) -> str:
     lines = [
-        "variant      steps/s  "
+        "variant          steps/s  "
         + "  ".join(f"{p['step']:>6}" for p in runs[0]["curve"])
     ]
     for name in VARIANTS:
@@ -114,7 +130,7 @@ def table(runs: list[dict]) -> str:
         for i in range(len(mine[0]["curve"])):
             fids = [r["curve"][i]["fid"] for r in mine if i < len(r["curve"])]
             cols.append(f"{statistics.mean(fids):6.1f}")
-        lines.append(f"{name:<12} {speed:7.1f}  " + "  ".join(cols))
+        lines.append(f"{name:<16} {speed:7.1f}  " + "  ".join(cols))
     lines.append(
         "(mean classifier FID over seeds at each step; 2,000 samples against 10,000 training images)"
     )
