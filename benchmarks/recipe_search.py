@@ -24,7 +24,8 @@ so a search stopped at any point continues where it was with the same command.
     python benchmarks/recipe_search.py search --data-root DIR --trials 40 --join --sampler-seed 1
     python benchmarks/recipe_search.py confirm --data-root DIR --finalists 3 --seeds 0 1 2 --jobs 2
 
-``confirm`` trains the best finalists and ``mnist28`` with 3+ seeds each for their 180-second
+``confirm`` trains the best finalists (their learning rates rounded to 3 significant digits, as a
+preset writes them) and ``mnist28`` with 3+ seeds each for their 180-second
 step counts, measures FID on 10,000 samples against the 10,000 test images and the digit shares
 (``python -m dcgan_tutorial evaluate``), and compares each finalist with ``mnist28`` by Welch's t
 test. Results: ``benchmarks/results/recipe_search.json`` (every trial) and
@@ -357,6 +358,14 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+def as_preset(params: dict) -> dict:
+    """A trial's recipe as a preset would write it: learning rates to 3 significant digits."""
+    return {
+        k: float(f"{v:.3g}") if k.startswith("lr_") else v
+        for k, v in params.items()
+    }
+
+
 def confirm(args) -> None:
     record = json.loads((RESULTS / "recipe_search.json").read_text())
     done = sorted(
@@ -382,7 +391,7 @@ def confirm(args) -> None:
         if len(candidates) > args.finalists:
             break
         if r["params"] != default:
-            candidates[f"trial_{r['number']}"] = r["params"]
+            candidates[f"trial_{r['number']}"] = as_preset(r["params"])
     out_path = RESULTS / "recipe_confirm.json"
     result = (
         json.loads(out_path.read_text()) if out_path.exists() else {"runs": []}
