@@ -77,14 +77,20 @@ def suggest(trial: optuna.Trial) -> tuple[dict, dict]:
         "lr_d": trial.suggest_float("lr_d", 5e-5, 2e-3, log=True),
         "beta1": trial.suggest_categorical("beta1", [0.0, 0.5, 0.8]),
         "beta2": trial.suggest_categorical("beta2", [0.9, 0.99, 0.999]),
-        "loss": trial.suggest_categorical("loss", ["non-saturating", "hinge"]),
+        "loss": (
+            loss := trial.suggest_categorical("loss", ["non-saturating", "hinge"])
+        ),
         # the tricks: each costs time (R1 a second backward pass on the reals), which the
         # equal-time step count charges it for
         "ema_decay": trial.suggest_categorical("ema_decay", [0.0, 0.99, 0.999]),
         "r1_gamma": trial.suggest_categorical("r1_gamma", [0.0, 0.1, 1.0]),
+        # a BCE loss's target for reals: the hinge loss has none (trials before this rule
+        # drew it for hinge too, where it changed nothing)
         "label_smoothing": trial.suggest_categorical(
             "label_smoothing", [0.0, 0.1]
-        ),
+        )
+        if loss != "hinge"
+        else 0.0,
     }
     return model, train
 
@@ -359,11 +365,15 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float]:
 
 
 def as_preset(params: dict) -> dict:
-    """A trial's recipe as a preset would write it: learning rates to 3 significant digits."""
-    return {
+    """A trial's recipe as a preset would write it: learning rates to 3 significant digits, and
+    no label smoothing with the hinge loss (which has no target to smooth: the same training)."""
+    preset = {
         k: float(f"{v:.3g}") if k.startswith("lr_") else v
         for k, v in params.items()
     }
+    if preset.get("loss") == "hinge":
+        preset["label_smoothing"] = 0.0
+    return preset
 
 
 def confirm(args) -> None:

@@ -315,6 +315,15 @@ class TrainConfig:
                 smoothing,
                 "use 0 (off) or a number below 0.5, e.g. 0.1 (real target 0.9)",
             )
+        if (
+            smoothing and self.loss == "hinge"
+        ):  # the hinge loss has no target to smooth
+            _fail(
+                "label_smoothing",
+                smoothing,
+                "label smoothing changes the BCE losses' target for reals, and the hinge loss has "
+                "none: use 0 with loss 'hinge', or a BCE loss ('non-saturating', 'saturating')",
+            )
         for name in ("instance_noise", "r1_gamma"):
             value = getattr(self, name)
             if (

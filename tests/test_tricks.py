@@ -503,6 +503,14 @@ def test_train_config_rejects_a_bad_trick_value(field, value):
         _train_cfg(**{field: value}).validate()
 
 
+def test_label_smoothing_with_the_hinge_loss_is_refused():
+    """The hinge loss has no target for reals: smoothing would be silently ignored."""
+    with pytest.raises(ConfigError, match="label_smoothing.*hinge"):
+        _train_cfg(loss="hinge", label_smoothing=0.1)
+    assert _train_cfg(loss="hinge", label_smoothing=0.0).loss == "hinge"
+    assert _train_cfg(loss="saturating", label_smoothing=0.1).label_smoothing == 0.1
+
+
 def test_model_config_rejects_a_non_bool_spectral_norm():
     with pytest.raises(ConfigError, match="spectral_norm"):
         ModelConfig(spectral_norm="yes").validate()
