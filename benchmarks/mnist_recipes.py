@@ -79,6 +79,8 @@ def run_one(
         "-m",
         "dcgan_tutorial",
         "train",
+        "--preset",
+        "mnist28",
         "--out",
         str(out),
         "--overwrite",

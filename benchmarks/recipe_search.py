@@ -147,6 +147,8 @@ def train_command(
         "-m",
         "dcgan_tutorial",
         "train",
+        "--preset",
+        "mnist28",  # the recipe space is set on mnist28 (every value below replaces its own)
         "--out",
         str(out),
         "--overwrite",

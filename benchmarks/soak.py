@@ -125,6 +125,8 @@ def main() -> int:
         "-m",
         "dcgan_tutorial",
         "train",
+        "--preset",
+        "mnist28",
         "--device",
         "cpu",
         "--limit",

@@ -487,6 +487,10 @@ def _train(args) -> int:
         f"{folder.losses}, {folder.gif}, {folder.progress}/",
         flush=True,
     )
+    if state.ema is not None:  # the averaged G is the one to sample and evaluate
+        print(
+            f"EMA generator (sample this one): {folder.ema_generator}", flush=True
+        )
     if result.world_size > 1:
         print(
             f"{result.world_size} ranks hold identical G and D weights: {result.ranks_agree}",

@@ -11,7 +11,7 @@ test set was below 30; ``--best`` ships the EMA generator of its lowest FID agai
 images (``RUN/best_generator.pt``)::
 
     OMP_NUM_THREADS=1 python scripts/train_pretrained.py --data-root DIR --best --resume \
-        -- --ngf 64 --ndf 64 --ema-decay 0.999 --r1-gamma 1 --steps 300000 --fid-every 2000 \
+        -- --preset mnist28 --ngf 64 --ndf 64 --ema-decay 0.999 --r1-gamma 1 --steps 300000 --fid-every 2000 \
         --checkpoint-every 2000 --keep 200 --sample-every 2000 --seed 0 --device cpu
 
 ``--export-only`` ships a run folder as it stands (its run stopped earlier) without training.
@@ -31,6 +31,7 @@ import time
 import torch
 
 from dcgan_tutorial.device import hardware_name
+from dcgan_tutorial.presets import DEFAULT_PRESET
 from dcgan_tutorial.pretrained import PRETRAINED, export_generator
 from dcgan_tutorial.runfolder import RunFolder
 
@@ -103,6 +104,8 @@ def main() -> None:
         "--overwrite",
         "--no-progress",
         *(["--data-root", args.data_root] if args.data_root else []),
+        # the recorded command names its preset: the default may change, the record must not
+        *([] if "--preset" in args.train_args else ["--preset", DEFAULT_PRESET]),
         *args.train_args,
     ]
     run = command

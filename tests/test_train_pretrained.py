@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from dcgan_tutorial.presets import DEFAULT_PRESET
 from dcgan_tutorial.pretrained import load_generator_file
 from dcgan_tutorial.runfolder import RunFolder
 
@@ -71,6 +72,8 @@ def test_best_ships_the_lowest_fid_generator_of_a_resumed_run(
     assert f"step {best['step']}:" in provenance["selected"]
     # the command that makes it again: no --resume, the run folder and data as placeholders
     assert "--resume" not in provenance["command"]
+    # the preset is named, so a later change of the default leaves the record true
+    assert f"--preset {DEFAULT_PRESET}" in provenance["command"]
     assert (
         "--out RUN" in provenance["command"]
         and "--data-root DIR" in provenance["command"]

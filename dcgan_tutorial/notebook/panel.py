@@ -26,7 +26,7 @@ from tqdm.std import tqdm as tqdm_std
 from ..config import DATASETS, LOSSES, ConfigError, ModelConfig, TrainConfig
 from ..data import DatasetError
 from ..device import pick_device
-from ..presets import DEFAULT_PRESET, PRESETS
+from ..presets import MNIST28, PRESETS
 from ..run import RunPlan, plan_run, prepare_run
 from ..state import GANState
 from ..train import TrainingDiverged, train_gan
@@ -80,7 +80,7 @@ class TrainingPanel(ShowsWidget):
 
     def __init__(
         self,
-        preset: str = DEFAULT_PRESET,
+        preset: str = MNIST28.name,
         data_root=None,
         limit: Optional[int] = None,
         device: str | torch.device = "auto",
