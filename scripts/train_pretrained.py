@@ -114,6 +114,8 @@ def main() -> None:
     ):  # the same run, where it stopped
         run = [*command, "--resume", args.run_dir]
         run.remove("--overwrite")
+        at = run.index("--preset")  # the checkpoint holds the preset's configs
+        del run[at : at + 2]
     start = time.perf_counter()
     if not args.export_only:
         try:

@@ -13,6 +13,7 @@ from PIL import Image
 from dcgan_tutorial.cli import main
 from dcgan_tutorial.config import ConfigError, ModelConfig
 from dcgan_tutorial.data import make_loader
+from dcgan_tutorial.presets import DEFAULT_PRESET, get_preset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -412,7 +413,8 @@ def test_resume_cannot_change_the_model_shape(good_run, data_root, capsys):
     _refused(
         capsys,
         _train_argv(good_run, data_root, "--nz", "64"),
-        "--nz 64 is not allowed: a resumed model keeps its shape (the checkpoint's is 100)",
+        "--nz 64 is not allowed: a resumed model keeps its shape (the checkpoint's is "
+        f"{get_preset(DEFAULT_PRESET).model.nz})",  # the run trained the default preset
         good_run,
     )
 
