@@ -482,15 +482,15 @@ def _train(args) -> int:
     if result.rank != 0:
         return exit_status(result.state.stop_signal)
     state, folder = result.state, result.folder
+    if state.ema is not None:  # the averaged G is the one to sample and evaluate
+        print(
+            f"EMA generator (sample this one): {folder.ema_generator}", flush=True
+        )
     print(
         f"{result.ended}: step {state.step}, epoch {state.epoch}, {result.seconds:.1f} s; wrote {folder.checkpoint}, "
         f"{folder.losses}, {folder.gif}, {folder.progress}/",
         flush=True,
     )
-    if state.ema is not None:  # the averaged G is the one to sample and evaluate
-        print(
-            f"EMA generator (sample this one): {folder.ema_generator}", flush=True
-        )
     if result.world_size > 1:
         print(
             f"{result.world_size} ranks hold identical G and D weights: {result.ranks_agree}",
