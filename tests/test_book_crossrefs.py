@@ -252,3 +252,26 @@ def test_the_intro_caption_describes_the_shipped_generator():
     hours, steps = float(quoted[1]), int(quoted[2].replace(",", ""))
     assert steps == meta["step"], (steps, meta["step"])
     assert hours == round(meta["provenance"]["seconds"] / 3600, 1)
+
+
+def test_the_intro_quotes_the_measured_three_minute_run():
+    """The intro's three-minute command is the README's, and its numbers are those of
+    ``benchmarks/readme_3min.py``'s run of that command with the default preset."""
+    from dcgan_tutorial.presets import DEFAULT_PRESET
+
+    record = json.loads(
+        (BOOK.parent / "benchmarks" / "results" / "readme_3min.json").read_text()
+    )
+    run = next(r for r in record["results"] if r["preset"] == DEFAULT_PRESET)
+    intro = " ".join((BOOK / "intro.md").read_text().split())
+    assert f"--checkpoint runs/mnist/{run['generator']}" in intro
+    quoted = re.search(
+        r"made ([\d,]+) steps in 180 s; its averaged generator scored FID (\d+) on the "
+        r"test set, with every digit between ([\d.]+)% and ([\d.]+)%",
+        intro,
+    )
+    assert quoted, "the intro no longer quotes the three-minute run"
+    assert int(quoted[1].replace(",", "")) == run["steps"]
+    assert int(quoted[2]) == round(run["fid"])
+    assert float(quoted[3]) == round(100 * min(run["shares"]), 1)
+    assert float(quoted[4]) == round(100 * max(run["shares"]), 1)
