@@ -264,7 +264,9 @@ def search(args) -> None:
             t.number, state=optuna.trial.TrialState.FAIL
         )  # its process was stopped: it runs again
         study.enqueue_trial(t.params)
-    if not study.trials:  # mnist28 is the first trial: the search starts from what we have
+    if (
+        not study.trials
+    ):  # mnist28 is the first trial: the search starts from what we have
         study.enqueue_trial(
             {
                 "ngf": 32,

@@ -73,7 +73,7 @@ def plan_run(
     train: Optional[dict[str, Any]] = None,
     limits: Optional[dict[str, Any]] = None,
 ) -> RunPlan:
-    """The configs of a run: a preset (default ``DEFAULT_PRESET``, mnist28-tuned) with overrides, or a checkpoint to continue.
+    """The configs of a run: a preset (default ``DEFAULT_PRESET``) with overrides, or a checkpoint to continue.
 
     ``model`` / ``train``: fields to change (``None`` values are ignored). ``limits``: the stop
     limits (``steps``, ``epochs``, ``time_budget``) replacing the preset's as a whole; one left
